@@ -1,0 +1,16 @@
+"""Typed application keys under which the daemon stores its services (aiohttp AppKey)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..containers.service import ContainerService
+    from ..images import ImageStore
+    from ..system import SystemService
+
+CONTAINERS: web.AppKey[ContainerService] = web.AppKey("containers")
+IMAGES: web.AppKey[ImageStore] = web.AppKey("images")
+SYSTEM: web.AppKey[SystemService] = web.AppKey("system")

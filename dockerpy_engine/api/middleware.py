@@ -1,0 +1,107 @@
+"""The two cross-cutting concerns of every request: the API version, and error → status mapping.
+
+This is the only place that knows which status code an error kind gets (STYLE.md: one switch).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from .. import errdefs
+from ..version import API_VERSION, MIN_API_VERSION, SERVER_NAME, SERVER_VERSION, parse_api_version
+from ._params import json_response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+API_VERSION_KEY = "api_version"
+
+_STATUS: tuple[tuple[type[errdefs.EngineError], int], ...] = (
+    (errdefs.InvalidParameter, 400),
+    (errdefs.Unauthorized, 401),
+    (errdefs.Forbidden, 403),
+    (errdefs.NotFound, 404),
+    (errdefs.Conflict, 409),
+    (errdefs.NotModified, 304),
+    (errdefs.Unimplemented, 501),
+    (errdefs.Unavailable, 503),
+)
+
+
+def status_for(error: errdefs.EngineError) -> int:
+    """The HTTP status of an error kind; unknown kinds are our own failures (500)."""
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def _server_header() -> str:
+    return f"{SERVER_NAME}/{SERVER_VERSION} (linux)"
+
+
+@web.middleware
+async def version_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Settle the request's API version from the /vX.Y prefix, as dockerd's version middleware.
+
+    Too new or too old is the client's error (400) with dockerd's exact wording, which the
+    docker CLI shows as is.
+    """
+    raw = request.match_info.get("version")
+    version = API_VERSION
+    if raw:
+        try:
+            requested = parse_api_version(raw)
+        except ValueError:
+            raise errdefs.InvalidParameter(f"invalid API version: {raw}") from None
+        if requested > parse_api_version(API_VERSION):
+            raise errdefs.InvalidParameter(
+                f"client version {raw} is too new. Maximum supported API version is {API_VERSION}"
+            )
+        if requested < parse_api_version(MIN_API_VERSION):
+            raise errdefs.InvalidParameter(
+                f"client version {raw} is too old. Minimum supported API version is "
+                f"{MIN_API_VERSION}, please upgrade your client to a newer version"
+            )
+        version = raw
+    request[API_VERSION_KEY] = version
+    response = await handler(request)
+    if not response.prepared:
+        response.headers["Api-Version"] = API_VERSION
+        response.headers["Server"] = _server_header()
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn error kinds into `{"message": …}` bodies; anything unexpected is a logged 500."""
+    try:
+        return await handler(request)
+    except errdefs.EngineError as exc:
+        status = status_for(exc)
+        if status == 304:
+            return _with_headers(web.Response(status=304))
+        if status >= 500:
+            log.error("%s %s: %s", request.method, request.path, exc.message)
+        return _with_headers(json_response({"message": exc.message}, status=status))
+    except web.HTTPNotFound:
+        return _with_headers(json_response({"message": "page not found"}, status=404))
+    except web.HTTPMethodNotAllowed:
+        return _with_headers(json_response({"message": "page not found"}, status=404))
+    except web.HTTPException:
+        raise
+    except (ConnectionResetError, ConnectionError):
+        raise
+    except Exception as exc:  # a bug: say so, keep serving
+        log.exception("%s %s failed", request.method, request.path)
+        return _with_headers(json_response({"message": str(exc) or repr(exc)}, status=500))
+
+
+def _with_headers(response: web.Response) -> web.Response:
+    response.headers["Api-Version"] = API_VERSION
+    response.headers["Server"] = _server_header()
+    return response

@@ -1,0 +1,240 @@
+"""Container endpoints: parse the request, make one service call, serialise the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import orjson
+from aiohttp import web
+
+from ...containers.logs import parse_time
+from ...containers.service import ContainerService
+from ...containers.types import AttachOptions, CreateOptions, ListOptions, LogsOptions, StopOptions
+from ...errdefs import InvalidParameter
+from .._params import json_body, json_response, qbool, qfilters, qint
+from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
+from ..keys import CONTAINERS
+
+STREAMS = {"stdout": 1, "stderr": 2}
+
+
+def _svc(request: web.Request) -> ContainerService:
+    return request.app[CONTAINERS]
+
+
+async def post_containers_create(request: web.Request) -> web.Response:
+    """POST /containers/create. A 404 here must mean only "no such image": the CLI pulls on it."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidParameter("config cannot be empty in order to create a container")
+    config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+    opts = CreateOptions(
+        name=request.query.get("name", ""),
+        config=config,
+        host_config=body.get("HostConfig") or {},
+        networking_config=body.get("NetworkingConfig") or {},
+        platform=request.query.get("platform", ""),
+    )
+    container_id, warnings = await _svc(request).create(opts)
+    return json_response({"Id": container_id, "Warnings": warnings}, status=201)
+
+
+async def get_containers_json(request: web.Request) -> web.Response:
+    opts = ListOptions(
+        all=qbool(request, "all"),
+        limit=qint(request, "limit", -1) or -1,
+        size=qbool(request, "size"),
+        filters=qfilters(request),
+    )
+    return json_response(_svc(request).list(opts))
+
+
+async def get_container_json(request: web.Request) -> web.Response:
+    return json_response(_svc(request).inspect(request.match_info["name"]))
+
+
+async def post_container_start(request: web.Request) -> web.Response:
+    await _svc(request).start(request.match_info["name"])
+    return web.Response(status=204)
+
+
+def _stop_options(request: web.Request) -> StopOptions:
+    return StopOptions(timeout=qint(request, "t"), signal=request.query.get("signal") or None)
+
+
+async def post_container_stop(request: web.Request) -> web.Response:
+    """Already stopped: NotModified, so 304 as dockerd does."""
+    await _svc(request).stop(request.match_info["name"], _stop_options(request))
+    return web.Response(status=204)
+
+
+async def post_container_restart(request: web.Request) -> web.Response:
+    await _svc(request).restart(request.match_info["name"], _stop_options(request))
+    return web.Response(status=204)
+
+
+async def post_container_kill(request: web.Request) -> web.Response:
+    await _svc(request).kill(request.match_info["name"], request.query.get("signal"))
+    return web.Response(status=204)
+
+
+async def delete_container(request: web.Request) -> web.Response:
+    await _svc(request).remove(
+        request.match_info["name"], force=qbool(request, "force"), volumes=qbool(request, "v")
+    )
+    return web.Response(status=204)
+
+
+async def post_container_wait(request: web.Request) -> web.StreamResponse:
+    """POST /containers/{id}/wait. Headers go out before the exit: `docker run` waits for them
+    before it starts the container, and only then reads the body."""
+    condition = request.query.get("condition") or "not-running"
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise InvalidParameter(f"invalid condition: {condition!r}")
+    waiter = await _svc(request).wait(request.match_info["name"], condition)
+    response = web.StreamResponse(status=200)
+    response.content_type = "application/json"
+    await response.prepare(request)
+    code = await waiter()
+    await response.write(orjson.dumps({"StatusCode": code, "Error": None}) + b"\n")
+    await response.write_eof()
+    return response
+
+
+async def post_container_resize(request: web.Request) -> web.Response:
+    height, width = qint(request, "h", 0), qint(request, "w", 0)
+    await _svc(request).resize(request.match_info["name"], height or 0, width or 0)
+    return web.Response(status=200)
+
+
+def _logs_options(request: web.Request) -> LogsOptions:
+    opts = LogsOptions(
+        stdout=qbool(request, "stdout"),
+        stderr=qbool(request, "stderr"),
+        follow=qbool(request, "follow"),
+        since=_qtime(request, "since"),
+        until=_qtime(request, "until"),
+        timestamps=qbool(request, "timestamps"),
+        tail=_qtail(request),
+    )
+    if not (opts.stdout or opts.stderr):
+        raise InvalidParameter("Bad parameters: you must choose at least one stream")
+    return opts
+
+
+def _qtime(request: web.Request, name: str) -> float:
+    """since/until: UNIX seconds with optional fraction (the CLI converts durations itself)."""
+    raw = request.query.get(name, "")
+    if not raw:
+        return 0.0
+    try:
+        return float(raw)
+    except ValueError:
+        try:
+            return parse_time(raw)
+        except ValueError:
+            raise InvalidParameter(f"invalid value for {name}: {raw}") from None
+
+
+def _qtail(request: web.Request) -> int | None:
+    raw = request.query.get("tail", "all")
+    if raw in ("", "all"):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidParameter(f"invalid value for tail: {raw}") from None
+
+
+async def get_container_logs(request: web.Request) -> web.StreamResponse:
+    """GET /containers/{id}/logs: arguments are checked before the first byte (a late error can
+    only end the stream); without a TTY every entry is a stdcopy frame."""
+    opts = _logs_options(request)
+    tty, entries = _svc(request).logs(request.match_info["name"], opts)
+    response = web.StreamResponse(status=200)
+    response.content_type = RAW_STREAM if tty else MULTIPLEXED_STREAM
+    await response.prepare(request)
+    batch: list[bytes] = []
+    async for entry in entries:
+        data = entry.data
+        if opts.timestamps:
+            data = entry.time.encode() + b" " + data
+        batch.append(data if tty else stdcopy_frame(STREAMS[entry.stream], data))
+        if len(batch) >= 256 or opts.follow:
+            await response.write(b"".join(batch))
+            batch.clear()
+    if batch:
+        await response.write(b"".join(batch))
+    await response.write_eof()
+    return response
+
+
+async def post_container_attach(request: web.Request) -> web.StreamResponse:
+    """POST /containers/{id}/attach: hijack the connection, then stream raw or stdcopy frames.
+
+    The docker CLI attaches before it starts the container, so output subscription happens
+    here, before the 101 goes out, and nothing of the run can be missed.
+    """
+    opts = AttachOptions(
+        stream=qbool(request, "stream"),
+        logs=qbool(request, "logs"),
+        stdin=qbool(request, "stdin"),
+        stdout=qbool(request, "stdout"),
+        stderr=qbool(request, "stderr"),
+    )
+    svc = _svc(request)
+    container, sub = svc.attach(request.match_info["name"], opts)
+    tty = container.tty
+    conn = await Hijacked.upgrade(request, RAW_STREAM if tty else MULTIPLEXED_STREAM)
+    stdin_task = None
+    if opts.stdin and container.config.get("OpenStdin"):
+        stdin_task = asyncio.create_task(svc.feed_stdin(container, _client_input(conn)))
+    try:
+        if opts.logs:
+            log_opts = LogsOptions(stdout=opts.stdout, stderr=opts.stderr)
+            _, entries = svc.logs(container.id, log_opts)
+            async for entry in entries:
+                frame = entry.data if tty else stdcopy_frame(STREAMS[entry.stream], entry.data)
+                await conn.write(frame)
+        while sub is not None:
+            chunk = await sub.queue.get()
+            if chunk is None:
+                break
+            stream_id, data = chunk
+            await conn.write(data if tty else stdcopy_frame(stream_id, data))
+    except (ConnectionResetError, ConnectionError):
+        pass
+    finally:
+        if sub is not None:
+            svc.detach(container, sub)
+        if stdin_task is not None:
+            stdin_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await stdin_task
+        conn.close()
+    return conn.response
+
+
+async def _client_input(conn: Hijacked):
+    while True:
+        chunk = await conn.read()
+        yield chunk
+        if chunk is None:
+            return
+
+
+ROUTES = [
+    web.post("/containers/create", post_containers_create),
+    web.get("/containers/json", get_containers_json),
+    web.get("/containers/{name}/json", get_container_json),
+    web.get("/containers/{name}/logs", get_container_logs),
+    web.post("/containers/{name}/start", post_container_start),
+    web.post("/containers/{name}/stop", post_container_stop),
+    web.post("/containers/{name}/restart", post_container_restart),
+    web.post("/containers/{name}/kill", post_container_kill),
+    web.post("/containers/{name}/wait", post_container_wait),
+    web.post("/containers/{name}/attach", post_container_attach),
+    web.post("/containers/{name}/resize", post_container_resize),
+    web.delete("/containers/{name}", delete_container),
+]

@@ -1,0 +1,113 @@
+"""Daemon configuration: dockerd's flags and daemon.json keys, with dockerd's precedence rule
+(a setting given both as a flag and in the file is an error, not a silent override)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_FILE = Path("/etc/dockerpy/daemon.json")
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
+class ConfigError(Exception):
+    """The flags or the configuration file are invalid; the daemon refuses to start."""
+
+
+@dataclass(slots=True)
+class DaemonConfig:
+    hosts: list[str] = field(default_factory=lambda: [DEFAULT_HOST])
+    data_root: Path = Path("/var/lib/dockerpy")
+    exec_root: Path = Path("/run/dockerpy")
+    pidfile: Path = Path("/run/dockerpyd.pid")
+    containerd: str = ""
+    containerd_namespace: str = "dockerpy"
+    config_file: Path = DEFAULT_CONFIG_FILE
+    debug: bool = False
+    log_level: str = "info"
+    live_restore: bool = True
+    group: str = "docker"
+
+
+# flag destination → daemon.json key (dockerd's names)
+_FILE_KEYS = {
+    "hosts": "hosts",
+    "data_root": "data-root",
+    "exec_root": "exec-root",
+    "pidfile": "pidfile",
+    "containerd": "containerd",
+    "containerd_namespace": "containerd-namespace",
+    "debug": "debug",
+    "log_level": "log-level",
+    "live_restore": "live-restore",
+    "group": "group",
+}
+_PATHS = {"data_root", "exec_root", "pidfile"}
+_LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dockerpyd", description="A Docker Engine API daemon.")
+    p.add_argument("-H", "--host", dest="hosts", action="append", help="daemon socket(s)")
+    p.add_argument("--data-root", dest="data_root")
+    p.add_argument("--exec-root", dest="exec_root")
+    p.add_argument("-p", "--pidfile", dest="pidfile")
+    p.add_argument("--containerd", dest="containerd", help="containerd socket (else managed)")
+    p.add_argument("--containerd-namespace", dest="containerd_namespace")
+    p.add_argument("--config-file", dest="config_file")
+    p.add_argument("-D", "--debug", dest="debug", action="store_const", const=True)
+    p.add_argument("-l", "--log-level", dest="log_level", choices=_LOG_LEVELS)
+    p.add_argument("--live-restore", dest="live_restore", action="store_const", const=True)
+    p.add_argument("-G", "--group", dest="group")
+    p.add_argument("--validate", action="store_true", help="check the configuration and exit")
+    p.add_argument("-v", "--version", action="store_true")
+    return p
+
+
+def parse(argv: list[str]) -> tuple[DaemonConfig, argparse.Namespace]:
+    """Flags, then the file; the same setting in both is dockerd's 'specified both' error."""
+    args = _parser().parse_args(argv)
+    config = DaemonConfig()
+    explicit_file = args.config_file is not None
+    config.config_file = Path(args.config_file) if explicit_file else DEFAULT_CONFIG_FILE
+    file_values = _read_file(config.config_file, required=explicit_file)
+    flags = {dest: getattr(args, dest) for dest in _FILE_KEYS if getattr(args, dest) is not None}
+    clashes = [
+        f"{_FILE_KEYS[dest]}: (from flag: {value}, from file: {file_values[_FILE_KEYS[dest]]})"
+        for dest, value in flags.items()
+        if _FILE_KEYS[dest] in file_values
+    ]
+    if clashes:
+        raise ConfigError(
+            "the following directives are specified both as a flag and in the configuration "
+            "file: " + ", ".join(clashes)
+        )
+    for dest, key in _FILE_KEYS.items():
+        value = flags.get(dest, file_values.get(key))
+        if value is None:
+            continue
+        setattr(config, dest, Path(value) if dest in _PATHS else value)
+    if config.debug:
+        config.log_level = "debug"
+    return config, args
+
+
+def _read_file(path: Path, required: bool) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(
+                f"unable to configure the daemon: open {path}: no such file"
+            ) from None
+        return {}
+    try:
+        values = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"unable to configure the daemon with file {path}: {exc}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"unable to configure the daemon with file {path}: not a JSON object")
+    return values

@@ -1,0 +1,672 @@
+"""ContainerService: the only way into the container domain (create, start, stop, logs, attach…).
+
+Containers live in memory (ps and inspect never touch the disk) and every change of a record is
+written through to the database in one transaction. Running containers are watched by one
+monitor task each, which waits on containerd's Tasks.Wait and settles the exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import shutil
+import signal as signals
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import errdefs
+from ..images import ImageStore
+from ..runtime import ContainerdRuntime, create_fifos
+from ..runtime.types import ExitStatus, Mount
+from ..store import Database
+from ..store.containers import ContainerRows
+from . import merge, names, views
+from .io import RunIO, Subscriber
+from .logs import JsonFileLog, LogEntry, read_log
+from .resolve import resolve
+from .spec import SpecInput, build_spec
+from .types import (
+    AttachOptions,
+    Container,
+    CreateOptions,
+    ListOptions,
+    LogsOptions,
+    State,
+    StopOptions,
+    now_rfc3339,
+)
+from .users import resolve_user
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STOP_TIMEOUT = 10
+DRAIN_TIMEOUT = 2.0
+
+
+@dataclass(slots=True)
+class _Live:
+    """What exists only while a container runs: its IO and its monitor."""
+
+    io: RunIO
+    monitor: asyncio.Task[None] | None = None
+
+
+def parse_signal(value: str | int | None, default: int) -> int:
+    """'SIGTERM', 'TERM', '15' → 15, with dockerd's message for anything else."""
+    if value in (None, ""):
+        return default
+    text = str(value).upper()
+    if text.isdigit():
+        number = int(text)
+        if 0 < number < 65:
+            return number
+    else:
+        name = text if text.startswith("SIG") else "SIG" + text
+        member = getattr(signals.Signals, name, None)
+        if member is not None:
+            return int(member)
+    raise errdefs.InvalidParameter(f"Invalid signal: {value}")
+
+
+class ContainerService:
+    """Owns container records, their directories, and their tasks in containerd."""
+
+    def __init__(
+        self,
+        db: Database,
+        runtime: ContainerdRuntime,
+        images: ImageStore,
+        data_root: Path,
+        exec_root: Path,
+        live_restore: bool = True,
+    ) -> None:
+        self._rows = ContainerRows(db)
+        self._runtime = runtime
+        self._images = images
+        self._root = data_root / "containers"
+        self._fifo_root = exec_root / "containers"
+        self._live_restore = live_restore
+        self._by_id: dict[str, Container] = {}
+        self._by_name: dict[str, str] = {}
+        self._live: dict[str, _Live] = {}
+        self._subscribers: dict[str, set[Subscriber]] = {}
+        self._exit_waiters: dict[str, list[asyncio.Future[int]]] = {}
+        self._removed_waiters: dict[str, list[asyncio.Future[int]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # ----------------------------------------------------------------- lookup
+
+    def get(self, ref: str) -> Container:
+        return resolve(ref, self._by_id, self._by_name)
+
+    def all(self) -> list[Container]:
+        return list(self._by_id.values())
+
+    def image_in_use(self, image_id: str) -> tuple[str, bool] | None:
+        """(container ID, running) of a container using the image, running ones first."""
+        users = [c for c in self._by_id.values() if c.image_id == image_id]
+        users.sort(key=lambda c: not c.state.running)
+        return (users[0].id, users[0].state.running) if users else None
+
+    def _lock(self, container_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(container_id, asyncio.Lock())
+
+    def _save(self, c: Container) -> None:
+        self._rows.save(c.to_record())
+
+    # ----------------------------------------------------------------- create
+
+    async def create(self, opts: CreateOptions) -> tuple[str, list[str]]:
+        """Validate, merge with the image, persist: the container exists once its row commits."""
+        if opts.name:
+            name = names.validate(opts.name)
+            self._check_name_free(name)
+        else:
+            name = self._free_generated_name()
+        image_ref = opts.config.get("Image") or ""
+        if not image_ref:
+            raise errdefs.InvalidParameter("config cannot be empty in order to create a container")
+        image = self._images.get(image_ref)
+        config = merge.merge_config(opts.config, image.container_config)
+        path, args = merge.command_of(config)
+        container_id = secrets.token_hex(32)
+        directory = self._root / container_id
+        hostname = config.get("Hostname") or container_id[:12]
+        container = Container(
+            id=container_id,
+            name=name,
+            created=now_rfc3339(),
+            image_id=image.id,
+            path=path,
+            args=args,
+            config=merge.config_for_api(config, hostname, image_ref),
+            host_config=_host_config_defaults(opts.host_config),
+            log_path=str(directory / f"{container_id}-json.log"),
+            resolv_conf_path=str(directory / "resolv.conf"),
+            hostname_path=str(directory / "hostname"),
+            hosts_path=str(directory / "hosts"),
+        )
+        await asyncio.to_thread(self._make_dirs, container)
+        self._save(container)
+        self._by_id[container_id] = container
+        self._by_name[name] = container_id
+        return container_id, []
+
+    def _check_name_free(self, name: str) -> None:
+        owner = self._by_name.get(name)
+        if owner is not None:
+            raise errdefs.Conflict(
+                f'Conflict. The container name "{name}" is already in use by container '
+                f'"{owner}". You have to remove (or rename) that container to be able to '
+                "reuse that name."
+            )
+
+    def _free_generated_name(self) -> str:
+        for attempt in range(10):
+            name = "/" + names.generate(attempt)
+            if name not in self._by_name:
+                return name
+        raise errdefs.System("could not generate a unique container name")
+
+    def _make_dirs(self, c: Container) -> None:
+        directory = self._root / c.id
+        for sub in ("upper", "work"):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+        hostname = c.config["Hostname"]
+        Path(c.hostname_path).write_text(hostname + "\n")
+        Path(c.hosts_path).write_text(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+            "ff02::2\tip6-allrouters\n"
+        )
+        Path(c.resolv_conf_path).write_text(_resolv_conf())
+
+    # ------------------------------------------------------------------ start
+
+    async def start(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self._lock(c.id):
+            if c.state.status in ("running", "paused", "restarting"):
+                raise errdefs.NotModified("container already started")
+            if c.state.status in ("removing", "dead"):
+                raise errdefs.Conflict(
+                    f"cannot start container {c.id}: container is marked for removal"
+                )
+            await self._start_locked(c)
+
+    async def _start_locked(self, c: Container) -> None:
+        image = self._images.get(c.image_id)
+        directory = self._root / c.id
+        fifo_dir = self._fifo_root / c.id
+        await asyncio.to_thread(_reset_dir, fifo_dir)
+        paths = create_fifos(fifo_dir, stdin=bool(c.config.get("OpenStdin")), terminal=c.tty)
+        run_io = RunIO(
+            paths, JsonFileLog(Path(c.log_path)), self._subscribers.setdefault(c.id, set())
+        )
+        spec = await asyncio.to_thread(self._spec_for, c, image)
+        lower = ":".join(str(p) for p in self._images.lower_dirs(image))
+        rootfs = [
+            Mount(
+                type="overlay",
+                source="overlay",
+                options=(
+                    f"lowerdir={lower}",
+                    f"upperdir={directory / 'upper'}",
+                    f"workdir={directory / 'work'}",
+                ),
+            )
+        ]
+        run_io.open()
+        try:
+            pid = await self._runtime.create(c.id, spec, rootfs, paths)
+            run_io.created()
+            live = _Live(io=run_io)
+            self._live[c.id] = live
+            exit_wait = asyncio.ensure_future(self._runtime.wait(c.id))
+            pid = await self._runtime.start(c.id)
+        except errdefs.EngineError as exc:
+            run_io.close()
+            self._live.pop(c.id, None)
+            with contextlib.suppress(errdefs.EngineError):
+                await self._runtime.delete(c.id)
+            c.state.error = exc.message
+            c.state.exit_code = _exit_code_for_start_error(exc.message)
+            self._save(c)
+            raise _start_error(exc) from None
+        c.state = State(status="running", pid=pid, started_at=now_rfc3339())
+        c.has_been_started = True
+        self._save(c)
+        live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
+
+    def _spec_for(self, c: Container, image) -> dict[str, Any]:
+        """The OCI spec; runs in a thread because it reads the image's passwd/group files."""
+        user = resolve_user(
+            c.config.get("User") or "",
+            lambda path: self._images.read_file(image, path),
+            c.host_config.get("GroupAdd") or [],
+        )
+        return build_spec(
+            SpecInput(
+                id=c.id,
+                args=[c.path, *c.args],
+                env=list(c.config.get("Env") or []),
+                cwd=c.config.get("WorkingDir") or "/",
+                uid=user.uid,
+                gid=user.gid,
+                additional_gids=list(user.additional_gids),
+                tty=c.tty,
+                stdin=bool(c.config.get("OpenStdin")),
+                hostname=c.config["Hostname"],
+                privileged=bool(c.host_config.get("Privileged")),
+                cap_add=list(c.host_config.get("CapAdd") or []),
+                cap_drop=list(c.host_config.get("CapDrop") or []),
+                read_only=bool(c.host_config.get("ReadonlyRootfs")),
+                etc_files={
+                    "/etc/resolv.conf": c.resolv_conf_path,
+                    "/etc/hostname": c.hostname_path,
+                    "/etc/hosts": c.hosts_path,
+                },
+            )
+        )
+
+    # ---------------------------------------------------------------- monitor
+
+    async def _monitor(
+        self, c: Container, live: _Live, exit_wait: asyncio.Future[ExitStatus]
+    ) -> None:
+        """Settle one run's end: output drained, task deleted, state and waiters updated."""
+        try:
+            status = await exit_wait
+        except errdefs.EngineError as exc:
+            log.warning("wait for %s failed: %s", c.id[:12], exc.message)
+            status = ExitStatus(code=255)
+        await live.io.drain(DRAIN_TIMEOUT)
+        with contextlib.suppress(errdefs.NotFound):
+            await self._runtime.delete(c.id)
+        self._live.pop(c.id, None)
+        c.state = State(
+            status="exited",
+            exit_code=status.code,
+            started_at=c.state.started_at,
+            finished_at=now_rfc3339(),
+            oom_killed=c.state.oom_killed,
+        )
+        self._save(c)
+        self._notify(self._exit_waiters, c.id, status.code)
+        if c.auto_remove:
+            with contextlib.suppress(errdefs.EngineError):
+                await self.remove(c.id, force=True, volumes=True)
+
+    @staticmethod
+    def _notify(table: dict[str, list[asyncio.Future[int]]], container_id: str, code: int) -> None:
+        for future in table.pop(container_id, []):
+            if not future.done():
+                future.set_result(code)
+
+    # ---------------------------------------------------------- stop and kill
+
+    async def stop(self, ref: str, opts: StopOptions) -> None:
+        c = self.get(ref)
+        if not c.state.running:
+            raise errdefs.NotModified("container already stopped")
+        await self._stop(c, opts)
+
+    async def _stop(self, c: Container, opts: StopOptions) -> None:
+        """Stop signal, then SIGKILL after the timeout; -1 waits forever, as dockerd."""
+        default = parse_signal(c.config.get("StopSignal"), signals.SIGTERM)
+        sig = parse_signal(opts.signal, default)
+        timeout = opts.timeout
+        if timeout is None:
+            timeout = c.config.get("StopTimeout")
+        if timeout is None:
+            timeout = DEFAULT_STOP_TIMEOUT
+        live = self._live.get(c.id)
+        if live is None or live.monitor is None:
+            return
+        with contextlib.suppress(errdefs.NotFound):
+            await self._runtime.kill(c.id, sig)
+        wait_for = None if timeout < 0 else timeout
+        try:
+            await asyncio.wait_for(asyncio.shield(live.monitor), wait_for)
+            return
+        except TimeoutError:
+            pass
+        with contextlib.suppress(errdefs.NotFound):
+            await self._runtime.kill(c.id, signals.SIGKILL, all=True)
+        await asyncio.shield(live.monitor)
+
+    async def kill(self, ref: str, signal: str | None) -> None:
+        c = self.get(ref)
+        sig = parse_signal(signal, signals.SIGKILL)
+        live = self._live.get(c.id)
+        if not c.state.running or live is None:
+            raise errdefs.Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+        try:
+            await self._runtime.kill(c.id, sig)
+        except errdefs.NotFound:
+            raise errdefs.Conflict(
+                f"Cannot kill container: {ref}: Container {c.id} is not running"
+            ) from None
+        if sig == signals.SIGKILL and live.monitor is not None:
+            await asyncio.shield(live.monitor)
+
+    async def restart(self, ref: str, opts: StopOptions) -> None:
+        c = self.get(ref)
+        async with self._lock(c.id):
+            if c.state.running:
+                await self._stop(c, opts)
+            await self._start_locked(c)
+
+    # ------------------------------------------------------------------ wait
+
+    async def wait(self, ref: str, condition: str) -> Callable[[], asyncio.Future[int]]:
+        """Resolve the container now (so a 404 comes before the headers), wait later.
+
+        Returns a function giving the future of the exit code: the router sends its 200 and
+        headers first, because `docker run` waits for them before it starts the container.
+        """
+        c = self.get(ref)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        if condition == "removed":
+            self._removed_waiters.setdefault(c.id, []).append(future)
+        elif condition == "next-exit" or c.state.running:
+            self._exit_waiters.setdefault(c.id, []).append(future)
+        else:
+            future.set_result(c.state.exit_code)
+        return lambda: future
+
+    # ---------------------------------------------------------------- remove
+
+    async def remove(self, ref: str, force: bool, volumes: bool) -> None:
+        c = self.get(ref)
+        async with self._lock(c.id):
+            if c.state.running:
+                if not force:
+                    raise errdefs.Conflict(
+                        f'cannot remove container "{c.name}": container is running: stop the '
+                        "container before removing or force remove"
+                    )
+                await self._kill_and_wait(c)
+            if c.id not in self._by_id:
+                return  # removed meanwhile (auto-remove)
+            c.state.status = "removing"
+            self._save(c)
+            with contextlib.suppress(errdefs.NotFound):
+                await self._runtime.delete(c.id)
+            await asyncio.to_thread(_remove_dirs, self._root / c.id, self._fifo_root / c.id)
+            self._rows.delete(c.id)
+            self._by_id.pop(c.id, None)
+            self._by_name.pop(c.name, None)
+            self._subscribers.pop(c.id, None)
+            self._notify(self._exit_waiters, c.id, c.state.exit_code)
+            self._notify(self._removed_waiters, c.id, c.state.exit_code)
+        self._locks.pop(c.id, None)
+
+    async def _kill_and_wait(self, c: Container) -> None:
+        live = self._live.get(c.id)
+        with contextlib.suppress(errdefs.NotFound):
+            await self._runtime.kill(c.id, signals.SIGKILL, all=True)
+        if live is not None and live.monitor is not None:
+            await asyncio.shield(live.monitor)
+
+    # ----------------------------------------------------------------- list
+
+    def list(self, opts: ListOptions) -> list[dict[str, Any]]:
+        containers = sorted(self._by_id.values(), key=lambda c: c.created, reverse=True)
+        if not opts.all and not opts.filters.get("status"):
+            containers = [c for c in containers if c.state.running]
+        containers = [c for c in containers if self._matches(c, opts.filters)]
+        if opts.limit > 0:
+            containers = containers[: opts.limit]
+        return [views.summary(c, c.config.get("Image") or c.image_id) for c in containers]
+
+    def _matches(self, c: Container, filters: dict[str, list[str]]) -> bool:
+        for key, values in filters.items():
+            if not values:
+                continue
+            if key == "id" and not any(c.id.startswith(v) for v in values):
+                return False
+            if key == "name" and not any(v.lstrip("/") in c.name.lstrip("/") for v in values):
+                return False
+            if key == "status" and c.state.status not in values:
+                return False
+            if key == "exited" and (
+                c.state.status != "exited" or str(c.state.exit_code) not in values
+            ):
+                return False
+            if key == "label" and not all(_label_matches(c, v) for v in values):
+                return False
+            if key == "ancestor" and not any(self._is_ancestor(c, v) for v in values):
+                return False
+            if key in ("before", "since"):
+                other = self.get(values[0])
+                if key == "before" and not c.created < other.created:
+                    return False
+                if key == "since" and not c.created > other.created:
+                    return False
+        return True
+
+    def _is_ancestor(self, c: Container, ref: str) -> bool:
+        try:
+            return self._images.get(ref).id == c.image_id
+        except errdefs.NotFound:
+            return False
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        c = self.get(ref)
+        directory = self._root / c.id
+        lower = ":".join(str(p) for p in self._images.lower_dirs(self._images.get(c.image_id)))
+        driver = {
+            "LowerDir": lower,
+            "UpperDir": str(directory / "upper"),
+            "WorkDir": str(directory / "work"),
+            "MergedDir": str(directory / "merged"),
+        }
+        return views.inspect(c, driver)
+
+    # ------------------------------------------------------------ logs/attach
+
+    def logs(self, ref: str, opts: LogsOptions) -> tuple[bool, AsyncIterator[LogEntry]]:
+        """(tty, entries): resolved before the router starts streaming, so a 404 stays a 404."""
+        c = self.get(ref)
+        live = self._live.get(c.id)
+        stopped = live.io.finished if live is not None else None
+        entries = read_log(
+            Path(c.log_path), opts, live.io.log if live is not None else None, stopped
+        )
+        return c.tty, entries
+
+    def attach(self, ref: str, opts: AttachOptions) -> tuple[Container, Subscriber | None]:
+        """Subscribe to the container's output; None when there is nothing to stream."""
+        c = self.get(ref)
+        if not opts.stream:
+            return c, None
+        sub = Subscriber(stdout=opts.stdout, stderr=opts.stderr)
+        if c.state.status == "exited" and not opts.stdin:
+            sub.queue.put_nowait(None)
+        self._subscribers.setdefault(c.id, set()).add(sub)
+        return c, sub
+
+    def detach(self, c: Container, sub: Subscriber) -> None:
+        self._subscribers.get(c.id, set()).discard(sub)
+
+    async def feed_stdin(self, c: Container, chunks: AsyncIterator[bytes | None]) -> None:
+        """Copy an attached client's input to the container's stdin until the client's EOF."""
+        async for chunk in chunks:
+            live = await self._wait_started(c)
+            if live is None or live.io.stdin is None:
+                return
+            if chunk is None:
+                break
+            await live.io.stdin.write(chunk)
+        if c.config.get("StdinOnce"):
+            live = self._live.get(c.id)
+            if live is not None and live.io.stdin is not None:
+                live.io.stdin.close()
+                with contextlib.suppress(errdefs.EngineError):
+                    await self._runtime.close_stdin(c.id)
+
+    async def _wait_started(self, c: Container) -> _Live | None:
+        """Input may come before `start` (the CLI attaches first): hold it until the task is up."""
+        for _ in range(600):
+            live = self._live.get(c.id)
+            if live is not None:
+                await live.io.stdin_ready.wait()
+                return live
+            if c.id not in self._by_id or c.state.status == "exited":
+                return None
+            await asyncio.sleep(0.05)
+        return None
+
+    async def resize(self, ref: str, height: int, width: int) -> None:
+        c = self.get(ref)
+        if c.id not in self._live:
+            raise errdefs.Conflict(f"Container {c.id} is not running")
+        await self._runtime.resize(c.id, width, height)
+
+    # --------------------------------------------------------- daemon start/stop
+
+    async def load(self) -> None:
+        """Load records, then bring each container's state in line with containerd's."""
+        for record in self._rows.load_all():
+            c = Container.from_record(record)
+            self._by_id[c.id] = c
+            self._by_name[c.name] = c.id
+        tasks = {t.id: t for t in await self._runtime.list_tasks()}
+        for c in list(self._by_id.values()):
+            await self._reconcile(c, tasks.get(c.id))
+        for orphan in set(tasks) - set(self._by_id):
+            log.info("deleting orphan task %s", orphan[:12])
+            with contextlib.suppress(errdefs.EngineError):
+                await self._runtime.delete(orphan)
+
+    async def _reconcile(self, c: Container, task) -> None:
+        if c.state.status == "removing":
+            await self.remove(c.id, force=True, volumes=True)
+            return
+        if task is not None and task.status in ("running", "paused", "created"):
+            if task.status == "created":
+                with contextlib.suppress(errdefs.EngineError):
+                    await self._runtime.delete(c.id)
+                self._mark_exited(c, 255, "container was not started when the daemon stopped")
+                return
+            self._reattach(c, task)
+            return
+        if task is not None:
+            with contextlib.suppress(errdefs.EngineError):
+                await self._runtime.delete(c.id)
+            if c.state.running:
+                self._mark_exited(c, task.exit_status, "")
+        elif c.state.running:
+            self._mark_exited(c, 255, "")
+        if c.auto_remove and c.state.status == "exited":
+            await self.remove(c.id, force=True, volumes=True)
+
+    def _mark_exited(self, c: Container, code: int, error: str) -> None:
+        c.state = State(
+            status="exited",
+            exit_code=code,
+            error=error,
+            started_at=c.state.started_at,
+            finished_at=now_rfc3339(),
+        )
+        self._save(c)
+
+    def _reattach(self, c: Container, task) -> None:
+        """Live restore: pick up the FIFOs the shim still holds and watch the task again."""
+        run_io = RunIO(
+            task.io, JsonFileLog(Path(c.log_path)), self._subscribers.setdefault(c.id, set())
+        )
+        run_io.open()
+        run_io.created()
+        live = _Live(io=run_io)
+        self._live[c.id] = live
+        c.state.status = "paused" if task.status == "paused" else "running"
+        c.state.pid = task.pid
+        exit_wait = asyncio.ensure_future(self._runtime.wait(c.id))
+        live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
+
+    async def shutdown(self) -> None:
+        """With live restore, leave tasks running and just let go of them; else stop them all."""
+        if not self._live_restore:
+            await asyncio.gather(
+                *(self._stop(c, StopOptions()) for c in self._by_id.values() if c.state.running),
+                return_exceptions=True,
+            )
+        for live in list(self._live.values()):
+            if live.monitor is not None:
+                live.monitor.cancel()
+            live.io.close()
+
+
+def _label_matches(c: Container, expr: str) -> bool:
+    labels = c.config.get("Labels") or {}
+    key, sep, value = expr.partition("=")
+    return key in labels and (not sep or labels[key] == value)
+
+
+def _host_config_defaults(host_config: dict[str, Any]) -> dict[str, Any]:
+    """The HostConfig as inspect shows it: the client's values over dockerd's defaults."""
+    defaults: dict[str, Any] = {
+        "Binds": None,
+        "NetworkMode": "default",
+        "PortBindings": {},
+        "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+        "AutoRemove": False,
+        "CapAdd": None,
+        "CapDrop": None,
+        "Privileged": False,
+        "ReadonlyRootfs": False,
+        "LogConfig": {"Type": "json-file", "Config": {}},
+        "ShmSize": 67108864,
+    }
+    defaults.update({k: v for k, v in host_config.items() if v is not None})
+    if not defaults.get("NetworkMode"):
+        defaults["NetworkMode"] = "default"
+    return defaults
+
+
+def _resolv_conf() -> str:
+    """The host's resolv.conf without loopback resolvers, which a container cannot reach."""
+    try:
+        lines = Path("/etc/resolv.conf").read_text().splitlines()
+    except OSError:
+        lines = []
+    kept = [
+        line
+        for line in lines
+        if not (line.startswith("nameserver") and (" 127." in line or " ::1" in line))
+    ]
+    return "\n".join(kept) + "\n"
+
+
+def _reset_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, mode=0o700)
+
+
+def _remove_dirs(*paths: Path) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _exit_code_for_start_error(message: str) -> int:
+    """dockerd records 127 for a missing executable and 126 for one it may not run."""
+    if "executable file not found" in message or "no such file or directory" in message:
+        return 127
+    if "permission denied" in message:
+        return 126
+    return 128
+
+
+def _start_error(exc: errdefs.EngineError) -> errdefs.EngineError:
+    """A failed start is the client's doing (400) when its command cannot run, as dockerd."""
+    message = exc.message
+    if _exit_code_for_start_error(message) in (126, 127):
+        return errdefs.InvalidParameter(message)
+    return exc if not isinstance(exc, errdefs.NotFound) else errdefs.System(message)

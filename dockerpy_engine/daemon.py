@@ -1,0 +1,185 @@
+"""dockerpyd: start-up, serving, and an orderly shutdown.
+
+Order of start: pid file → containerd (ours, unless --containerd) → database and stores →
+reconcile containers with containerd → listen. Shutdown runs it backwards on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import grp
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from . import __version__
+from .api import build_app
+from .config import ConfigError, DaemonConfig, parse
+from .containers.service import ContainerService
+from .images import ImageStore
+from .runtime import ContainerdRuntime, ManagedContainerd
+from .store import Database
+from .system import SystemService
+
+log = logging.getLogger("dockerpyd")
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says why."""
+
+
+def _become_subreaper() -> None:
+    """Orphaned shims get reparented to us, not to a PID 1 that may never reap them."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _claim_pidfile(path: Path) -> None:
+    try:
+        pid = int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        pid = 0
+    if pid and pid != os.getpid() and Path(f"/proc/{pid}").exists():
+        raise StartupError(f"pid file found, ensure dockerpyd is not running or delete {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(str(os.getpid()))
+    tmp.rename(path)
+
+
+def _unix_path(host: str) -> str:
+    if not host.startswith("unix://"):
+        raise StartupError(f"only unix:// hosts are supported for now, not {host}")
+    return host[len("unix://") :]
+
+
+def _claim_socket(path: str) -> None:
+    """Refuse to steal the socket of a live daemon; clear a stale one."""
+    if not os.path.exists(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return
+    probe = socket.socket(socket.AF_UNIX)
+    try:
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)
+        return
+    finally:
+        probe.close()
+    raise StartupError(f"another daemon is already serving {path}; choose another with -H")
+
+
+def _socket_permissions(path: str, group: str) -> None:
+    """0660 owned by the configured group when it exists (dockerd's docker group rule)."""
+    gid = 0
+    with contextlib.suppress(KeyError):
+        gid = grp.getgrnam(group).gr_gid
+    os.chown(path, 0, gid)
+    os.chmod(path, 0o660)
+
+
+async def serve(config: DaemonConfig) -> None:
+    config.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
+    config.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    socket_paths = [_unix_path(h) for h in config.hosts]
+    for path in socket_paths:
+        _claim_socket(path)
+    managed: ManagedContainerd | None = None
+    address = config.containerd
+    if not address:
+        managed = ManagedContainerd(config.data_root, config.exec_root)
+        await managed.start()
+        address = managed.address
+    runtime = ContainerdRuntime(address, namespace=config.containerd_namespace)
+    await runtime.connect()
+    db = Database(config.data_root / "dockerpy.db")
+    images = ImageStore(db, config.data_root)
+    await images.load_state()
+    containers = ContainerService(
+        db, runtime, images, config.data_root, config.exec_root, config.live_restore
+    )
+    await containers.load()
+    system = SystemService(
+        containers,
+        images,
+        runtime,
+        config.data_root,
+        await runtime.version(),
+        config.debug,
+        config.live_restore,
+    )
+    runner = web.AppRunner(build_app(containers, images, system), access_log=None)
+    await runner.setup()
+    for path in socket_paths:
+        await web.UnixSite(runner, path).start()
+        _socket_permissions(path, config.group)
+    log.info("API listening on %s", ", ".join(socket_paths))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await runner.cleanup()
+        await containers.shutdown()
+        await runtime.close()
+        if managed is not None:
+            await managed.stop()
+        db.close()
+        for path in socket_paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        config, args = parse(sys.argv[1:] if argv is None else argv)
+    except ConfigError as exc:
+        print(f"dockerpyd: {exc}", file=sys.stderr)
+        return 1
+    if args.version:
+        print(f"dockerpyd version {__version__}")
+        return 0
+    if args.validate:
+        print("configuration OK")
+        return 0
+    level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(config.log_level, config.log_level)
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        _claim_pidfile(config.pidfile)
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 1
+    _become_subreaper()
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # uvloop is a speed-up, not a requirement
+        runner = asyncio.run
+    try:
+        runner(serve(config))
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 1
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            config.pidfile.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
