@@ -259,7 +259,6 @@ class ContainerService:
                 gid=user.gid,
                 additional_gids=list(user.additional_gids),
                 tty=c.tty,
-                stdin=bool(c.config.get("OpenStdin")),
                 hostname=c.config["Hostname"],
                 privileged=bool(c.host_config.get("Privileged")),
                 cap_add=list(c.host_config.get("CapAdd") or []),
