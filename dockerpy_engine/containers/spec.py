@@ -201,7 +201,6 @@ class SpecInput:
     gid: int = 0
     additional_gids: Sequence[int] = ()  # users.ExecUser.additional_gids: primary gid first
     tty: bool = False
-    stdin: bool = False  # OpenStdin: no spec field (stdin is a FIFO given to the task); unused
     hostname: str = ""
     domainname: str = ""
     privileged: bool = False

@@ -43,6 +43,16 @@ MIGRATIONS: tuple[str, ...] = (
         data   BLOB NOT NULL
     );
     """,
+    # 1 -> 2: image tag time (inspect's Metadata.LastTagTime) and layer holds, the layers a
+    # container's rootfs still needs after its image was force-removed (store/images.py).
+    """
+    ALTER TABLE images ADD COLUMN last_tag_time TEXT NOT NULL DEFAULT '';
+    CREATE TABLE layer_holds (
+        holder    TEXT NOT NULL,
+        chain_id  TEXT NOT NULL,
+        PRIMARY KEY (holder, chain_id)
+    );
+    """,
 )
 
 
