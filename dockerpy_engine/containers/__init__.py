@@ -1,5 +1,5 @@
-"""The container domain: records, lifecycle, OCI specs, logs and streams."""
+"""The container domain: records, lifecycle, OCI specs, logs and streams.
 
-from .service import ContainerService
-
-__all__ = ["ContainerService"]
+Nothing is re-exported here: the pure modules (logs, spec, merge…) stay importable without the
+service's runtime and gRPC imports. The entry point is `containers.service.ContainerService`.
+"""
