@@ -43,7 +43,12 @@ class JsonFileLog:
         buffer = self._partial[stream] + data
         lines = buffer.split(b"\n")
         tail = lines.pop()
-        out = [_encode(stream, line + b"\n") for line in lines]
+        out = []
+        for line in lines:
+            while len(line) > MAX_PARTIAL:
+                out.append(_encode(stream, line[:MAX_PARTIAL]))
+                line = line[MAX_PARTIAL:]
+            out.append(_encode(stream, line + b"\n"))
         while len(tail) >= MAX_PARTIAL:
             out.append(_encode(stream, tail[:MAX_PARTIAL]))
             tail = tail[MAX_PARTIAL:]
@@ -141,17 +146,20 @@ async def read_log(
     data, offset = await asyncio.to_thread(_read_from, log_path, 0)
     entries = await asyncio.to_thread(_decode_lines, data, opts)
     if opts.tail is not None and opts.tail >= 0:
-        entries = entries[len(entries) - opts.tail :] if opts.tail else []
+        entries = entries[-opts.tail :] if opts.tail else []
     for entry in entries:
         yield entry
     if not opts.follow or live is None or stopped is None:
         return
     while True:
-        waiter = live.changed()  # taken before the read, so no write slips between the two
+        # Both taken before the read: no write slips between wake-ups, and once `stopped` was
+        # seen the read that follows holds everything the container wrote.
+        waiter = live.changed()
+        last_round = stopped.is_set()
         data, offset = await asyncio.to_thread(_read_from, log_path, offset)
         for entry in _decode_lines(data, opts):
             yield entry
-        if stopped.is_set():
+        if last_round:
             return
         stop_wait = asyncio.ensure_future(stopped.wait())
         try:
