@@ -19,21 +19,52 @@ def stdcopy_frame(stream: int, data: bytes) -> bytes:
 
 
 class _RawInput:
-    """Receives the client's bytes once a connection is upgraded (aiohttp's payload-parser slot).
-
-    aiohttp hands the upgraded connection's data to whatever `set_parser` installed, the way its
-    own WebSocket reader gets it; here it goes into a queue the handler reads as stdin.
-    """
+    """The client's bytes after the upgrade, queued for the handler that reads them as stdin."""
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._ended = False
 
-    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
-        self.queue.put_nowait(bytes(data))
-        return False, b""
+    def feed(self, data: bytes) -> None:
+        if not self._ended:
+            self.queue.put_nowait(bytes(data))
 
-    def feed_eof(self) -> None:
-        self.queue.put_nowait(None)
+    def end(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self.queue.put_nowait(None)
+
+
+class _HijackProtocol(asyncio.Protocol):
+    """Takes the connection over from aiohttp once the 101 is out.
+
+    aiohttp would parse further bytes as HTTP (its C parser upgrades only WebSocket) and would
+    close the connection on the client's half-close. The docker CLI half-closes (CloseWrite)
+    when its stdin ends and keeps reading output, so EOF must end stdin and nothing else:
+    `eof_received` returns True. Flow control and connection loss still reach aiohttp's
+    protocol, whose writer the response keeps using.
+    """
+
+    def __init__(self, inner: asyncio.Protocol, sink: _RawInput) -> None:
+        self._inner = inner
+        self._sink = sink
+
+    def data_received(self, data: bytes) -> None:
+        self._sink.feed(data)
+
+    def eof_received(self) -> bool:
+        self._sink.end()
+        return True
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._sink.end()
+        self._inner.connection_lost(exc)
 
 
 class _RawResponse(web.StreamResponse):
@@ -43,26 +74,17 @@ class _RawResponse(web.StreamResponse):
 
 
 class Hijacked:
-    """An attach/exec connection after `101 Switching Protocols`: raw bytes both ways.
-
-    The docker CLI half-closes its side (CloseWrite) when its stdin ends and keeps reading the
-    output, so end-of-input must not close the connection: `eof_received` is answered with True
-    (keep the transport open) and the EOF is passed on as the end of stdin.
-    """
+    """An attach/exec connection after `101 Switching Protocols`: raw bytes both ways."""
 
     def __init__(self, request: web.Request, response: web.StreamResponse) -> None:
         self._request = request
         self._response = response
         self._input = _RawInput()
         protocol = request.protocol
-        protocol.set_parser(self._input)  # type: ignore[arg-type]
         protocol.keep_alive(False)
-
-        def eof_received() -> bool:
-            self._input.feed_eof()
-            return True
-
-        protocol.eof_received = eof_received  # type: ignore[method-assign]
+        transport = request.transport
+        if transport is not None:
+            transport.set_protocol(_HijackProtocol(protocol, self._input))
 
     @classmethod
     async def upgrade(cls, request: web.Request, content_type: str) -> Hijacked:

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-API_VERSION_KEY = "api_version"
+API_VERSION_KEY: web.RequestKey[str] = web.RequestKey("api_version")
 
 _STATUS: tuple[tuple[type[errdefs.EngineError], int], ...] = (
     (errdefs.InvalidParameter, 400),

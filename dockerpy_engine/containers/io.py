@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from ..runtime import open_output, open_stdin
+from ..runtime import FifoReader, open_output, open_stdin
 from ..runtime.types import TaskIO
 from .logs import JsonFileLog
 
 STREAM_IDS = {"stdout": 1, "stderr": 2}
+READ_CHUNK = 64 * 1024
 
 # An attach subscriber receives (stream id, bytes) chunks and None when the run's output ends.
 Chunk = tuple[int, bytes] | None
@@ -35,18 +36,19 @@ class RunIO:
         self.paths = paths
         self.log = log
         self._subscribers = subscribers
-        self._readers = []
+        self._readers: list[FifoReader] = []
         self._pumps: list[asyncio.Task[None]] = []
         self.stdin = open_stdin(paths.stdin) if paths.stdin else None
         self.stdin_ready = asyncio.Event()
         self.finished = asyncio.Event()  # all output copied and the log closed
 
-    def open(self) -> None:
-        """Open the readers before Tasks.Create: the shim blocks until they exist."""
+    async def open(self, reattach: bool = False) -> None:
+        """Open the readers before Tasks.Create (the shim blocks until they exist); on live
+        restore the shim holds its ends already, so no keeper write end is needed."""
         for name in ("stdout", "stderr"):
             path = getattr(self.paths, name)
             if path:
-                reader = open_output(path)
+                reader = await open_output(path, keep_open=not reattach)
                 self._readers.append(reader)
                 self._pumps.append(asyncio.create_task(self._pump(name, reader)))
 
@@ -56,10 +58,10 @@ class RunIO:
             reader.release()
         self.stdin_ready.set()
 
-    async def _pump(self, name: str, reader) -> None:
+    async def _pump(self, name: str, reader: FifoReader) -> None:
         stream_id = STREAM_IDS[name]
         try:
-            while chunk := await reader.read():
+            while chunk := await reader.read(READ_CHUNK):
                 self.log.write(name, chunk)
                 for sub in tuple(self._subscribers):
                     if sub.stdout if stream_id == 1 else sub.stderr:

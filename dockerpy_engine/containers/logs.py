@@ -45,7 +45,7 @@ class JsonFileLog:
         tail = lines.pop()
         out = []
         for line in lines:
-            while len(line) > MAX_PARTIAL:
+            while len(line) >= MAX_PARTIAL:
                 out.append(_encode(stream, line[:MAX_PARTIAL]))
                 line = line[MAX_PARTIAL:]
             out.append(_encode(stream, line + b"\n"))

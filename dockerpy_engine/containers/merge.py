@@ -21,7 +21,7 @@ def merge_config(user: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
     image_env = list(image.get("Env") or [])
     user_env = list(user.get("Env") or [])
     user_keys = {_env_key(e) for e in user_env}
-    merged["Env"] = [e for e in image_env if _env_key(e) not in user_keys] + user_env
+    merged["Env"] = user_env + [e for e in image_env if _env_key(e) not in user_keys]
     labels = dict(image.get("Labels") or {})
     labels.update(user.get("Labels") or {})
     merged["Labels"] = labels
@@ -35,7 +35,8 @@ def merge_config(user: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
     elif not entrypoint:
         if not user.get("Cmd"):
             merged["Cmd"] = image.get("Cmd")
-        merged["Entrypoint"] = image.get("Entrypoint")
+        if entrypoint is None:
+            merged["Entrypoint"] = image.get("Entrypoint")
     for key in ("WorkingDir", "User", "StopSignal", "Healthcheck", "OnBuild", "Shell"):
         if not merged.get(key) and image.get(key):
             merged[key] = image[key]

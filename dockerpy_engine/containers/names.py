@@ -48,7 +48,7 @@ wilson wing wozniak wright wu yalow yonath zhukovsky
 
 def validate(name: str) -> str:
     """Return the stored form ('/name') or raise dockerd's 400."""
-    if not VALID_NAME.match(name):
+    if not VALID_NAME.fullmatch(name):
         raise InvalidParameter(
             f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
         )

@@ -220,7 +220,7 @@ class ContainerService:
                 ),
             )
         ]
-        run_io.open()
+        await run_io.open()
         try:
             pid = await self._runtime.create(c.id, spec, rootfs, paths)
             run_io.created()
@@ -554,7 +554,7 @@ class ContainerService:
                     await self._runtime.delete(c.id)
                 self._mark_exited(c, 255, "container was not started when the daemon stopped")
                 return
-            self._reattach(c, task)
+            await self._reattach(c, task)
             return
         if task is not None:
             with contextlib.suppress(errdefs.EngineError):
@@ -576,12 +576,12 @@ class ContainerService:
         )
         self._save(c)
 
-    def _reattach(self, c: Container, task) -> None:
+    async def _reattach(self, c: Container, task) -> None:
         """Live restore: pick up the FIFOs the shim still holds and watch the task again."""
         run_io = RunIO(
             task.io, JsonFileLog(Path(c.log_path)), self._subscribers.setdefault(c.id, set())
         )
-        run_io.open()
+        await run_io.open(reattach=True)
         run_io.created()
         live = _Live(io=run_io)
         self._live[c.id] = live

@@ -33,7 +33,7 @@ def human_duration(seconds: float) -> str:
         return f"{hours // (24 * 7)} weeks"
     if hours < 24 * 365 * 2:
         return f"{hours // (24 * 30)} months"
-    return f"{hours // (24 * 365)} years"
+    return f"{int(seconds / 3600 / 24 / 365)} years"
 
 
 def _since(stamp: str) -> float:
