@@ -25,8 +25,8 @@ def build_app(
     app[SYSTEM] = system_svc
     for router in ROUTERS:
         for route in router.ROUTES:
-            app.router.add_route(route.method, route.path, route.handler, **route.kwargs)
-            app.router.add_route(
-                route.method, VERSION_PREFIX + route.path, route.handler, **route.kwargs
-            )
+            route.register(app.router)
+            web.RouteDef(
+                route.method, VERSION_PREFIX + route.path, route.handler, route.kwargs
+            ).register(app.router)
     return app

@@ -22,7 +22,7 @@ READ_CHUNK = 64 * 1024
 Chunk = tuple[int, bytes] | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity semantics: subscribers live in sets
 class Subscriber:
     queue: asyncio.Queue[Chunk] = field(default_factory=asyncio.Queue)
     stdout: bool = True

@@ -19,12 +19,10 @@ _PING_HEADERS = {
 
 
 async def get_ping(request: web.Request) -> web.Response:
-    """GET /_ping answers "OK"; the CLI reads API-Version from it to negotiate."""
+    """GET and HEAD /_ping: "OK"; the CLI reads API-Version from it to negotiate."""
+    if request.method == "HEAD":
+        return web.Response(headers={**_PING_HEADERS, "Content-Length": "0"})
     return web.Response(text="OK", headers=_PING_HEADERS)
-
-
-async def head_ping(request: web.Request) -> web.Response:
-    return web.Response(headers={**_PING_HEADERS, "Content-Length": "0"})
 
 
 async def get_version(request: web.Request) -> web.Response:
@@ -36,8 +34,7 @@ async def get_info(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    web.get("/_ping", get_ping, allow_head=False),
-    web.head("/_ping", head_ping),
+    web.get("/_ping", get_ping),
     web.get("/version", get_version),
     web.get("/info", get_info),
 ]
