@@ -149,7 +149,9 @@ class ContainerService:
             resolv_conf_path=str(directory / "resolv.conf"),
             hostname_path=str(directory / "hostname"),
             hosts_path=str(directory / "hosts"),
+            layer_chains=image.chain_ids,
         )
+        await self._images.hold_layers(container_id, image)
         await asyncio.to_thread(self._make_dirs, container)
         self._save(container)
         self._by_id[container_id] = container
@@ -188,18 +190,25 @@ class ContainerService:
     # ------------------------------------------------------------------ start
 
     async def start(self, ref: str) -> None:
+        """Start; a failed start of an auto-remove container removes it, as dockerd does
+        (`docker run --rm` waits for that removal before it reports the error)."""
         c = self.get(ref)
-        async with self._lock(c.id):
-            if c.state.status in ("running", "paused", "restarting"):
-                raise errdefs.NotModified("container already started")
-            if c.state.status in ("removing", "dead"):
-                raise errdefs.Conflict(
-                    f"cannot start container {c.id}: container is marked for removal"
-                )
-            await self._start_locked(c)
+        try:
+            async with self._lock(c.id):
+                if c.state.status in ("running", "paused", "restarting"):
+                    raise errdefs.NotModified("container already started")
+                if c.state.status in ("removing", "dead"):
+                    raise errdefs.Conflict(
+                        f"cannot start container {c.id}: container is marked for removal"
+                    )
+                await self._start_locked(c)
+        except errdefs.EngineError as exc:
+            if c.auto_remove and not isinstance(exc, errdefs.NotModified):
+                with contextlib.suppress(errdefs.EngineError):
+                    await self.remove(c.id, force=True, volumes=True)
+            raise
 
     async def _start_locked(self, c: Container) -> None:
-        image = self._images.get(c.image_id)
         directory = self._root / c.id
         fifo_dir = self._fifo_root / c.id
         await asyncio.to_thread(_reset_dir, fifo_dir)
@@ -207,8 +216,8 @@ class ContainerService:
         run_io = RunIO(
             paths, JsonFileLog(Path(c.log_path)), self._subscribers.setdefault(c.id, set())
         )
-        spec = await asyncio.to_thread(self._spec_for, c, image)
-        lower = ":".join(str(p) for p in self._images.lower_dirs(image))
+        spec = await asyncio.to_thread(self._spec_for, c)
+        lower = ":".join(str(p) for p in self._lower_dirs(c))
         rootfs = [
             Mount(
                 type="overlay",
@@ -242,11 +251,21 @@ class ContainerService:
         self._save(c)
         live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
 
-    def _spec_for(self, c: Container, image) -> dict[str, Any]:
+    def _lower_dirs(self, c: Container) -> list[Path]:
+        """The image's layer directories, top-most first: held for the container at create,
+        so they outlive a forced `rmi` of its image as with dockerd."""
+        return [self._images.diff_dir(chain) for chain in reversed(c.layer_chains)]
+
+    def _read_image_file(self, c: Container, path: str) -> bytes | None:
+        if not self._images.exists(c.image_id):
+            return None
+        return self._images.read_file(self._images.get(c.image_id), path)
+
+    def _spec_for(self, c: Container) -> dict[str, Any]:
         """The OCI spec; runs in a thread because it reads the image's passwd/group files."""
         user = resolve_user(
             c.config.get("User") or "",
-            lambda path: self._images.read_file(image, path),
+            lambda path: self._read_image_file(c, path),
             c.host_config.get("GroupAdd") or [],
         )
         return build_spec(
@@ -399,6 +418,7 @@ class ContainerService:
                 await self._runtime.delete(c.id)
             await asyncio.to_thread(_remove_dirs, self._root / c.id, self._fifo_root / c.id)
             self._rows.delete(c.id)
+            await self._images.release_holds(c.id)
             self._by_id.pop(c.id, None)
             self._by_name.pop(c.name, None)
             self._subscribers.pop(c.id, None)
@@ -459,7 +479,7 @@ class ContainerService:
     def inspect(self, ref: str) -> dict[str, Any]:
         c = self.get(ref)
         directory = self._root / c.id
-        lower = ":".join(str(p) for p in self._images.lower_dirs(self._images.get(c.image_id)))
+        lower = ":".join(str(p) for p in self._lower_dirs(c))
         driver = {
             "LowerDir": lower,
             "UpperDir": str(directory / "upper"),

@@ -98,6 +98,7 @@ class Container:
     hostname_path: str = ""
     hosts_path: str = ""
     has_been_started: bool = False
+    layer_chains: list[str] = field(default_factory=list)  # the image's ChainIDs, base first
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
