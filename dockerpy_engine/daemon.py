@@ -117,7 +117,15 @@ async def serve(config: DaemonConfig) -> None:
         config.debug,
         config.live_restore,
     )
-    runner = web.AppRunner(build_app(containers, images, system), access_log=None)
+    access_log = logging.getLogger("dockerpyd.api") if config.debug else None
+    # handler_cancellation: a client that hangs up ends its long poll (wait, logs -f) instead
+    # of leaving it parked until the container exits; state changes are shielded in services.
+    runner = web.AppRunner(
+        build_app(containers, images, system),
+        access_log=access_log,
+        handler_cancellation=True,
+        shutdown_timeout=5.0,
+    )
     await runner.setup()
     for path in socket_paths:
         await web.UnixSite(runner, path).start()
@@ -131,8 +139,8 @@ async def serve(config: DaemonConfig) -> None:
         await stop.wait()
     finally:
         log.info("shutting down")
+        await containers.shutdown()  # ends long polls (wait, logs -f, attach) first
         await runner.cleanup()
-        await containers.shutdown()
         await runtime.close()
         if managed is not None:
             await managed.stop()

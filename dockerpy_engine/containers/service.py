@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import errdefs
+from ..asyncutil import uninterruptible
 from ..images import ImageStore
 from ..runtime import ContainerdRuntime, create_fifos
 from ..runtime.types import ExitStatus, Mount
@@ -120,6 +121,7 @@ class ContainerService:
 
     # ----------------------------------------------------------------- create
 
+    @uninterruptible
     async def create(self, opts: CreateOptions) -> tuple[str, list[str]]:
         """Validate, merge with the image, persist: the container exists once its row commits."""
         if opts.name:
@@ -189,6 +191,7 @@ class ContainerService:
 
     # ------------------------------------------------------------------ start
 
+    @uninterruptible
     async def start(self, ref: str) -> None:
         """Start; a failed start of an auto-remove container removes it, as dockerd does
         (`docker run --rm` waits for that removal before it reports the error)."""
@@ -327,6 +330,7 @@ class ContainerService:
 
     # ---------------------------------------------------------- stop and kill
 
+    @uninterruptible
     async def stop(self, ref: str, opts: StopOptions) -> None:
         c = self.get(ref)
         if not c.state.running:
@@ -357,6 +361,7 @@ class ContainerService:
             await self._runtime.kill(c.id, signals.SIGKILL, all=True)
         await asyncio.shield(live.monitor)
 
+    @uninterruptible
     async def kill(self, ref: str, signal: str | None) -> None:
         c = self.get(ref)
         sig = parse_signal(signal, signals.SIGKILL)
@@ -372,6 +377,7 @@ class ContainerService:
         if sig == signals.SIGKILL and live.monitor is not None:
             await asyncio.shield(live.monitor)
 
+    @uninterruptible
     async def restart(self, ref: str, opts: StopOptions) -> None:
         c = self.get(ref)
         async with self._lock(c.id):
@@ -400,6 +406,7 @@ class ContainerService:
 
     # ---------------------------------------------------------------- remove
 
+    @uninterruptible
     async def remove(self, ref: str, force: bool, volumes: bool) -> None:
         c = self.get(ref)
         async with self._lock(c.id):
@@ -621,6 +628,11 @@ class ContainerService:
             if live.monitor is not None:
                 live.monitor.cancel()
             live.io.close()
+        for table in (self._exit_waiters, self._removed_waiters):
+            for futures in table.values():
+                for future in futures:
+                    future.cancel()
+            table.clear()
 
 
 def _label_matches(c: Container, expr: str) -> bool:
