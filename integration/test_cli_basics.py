@@ -117,3 +117,40 @@ def test_images_tag_rmi(cli):
     assert "conflict" in in_use.stderr.decode()
     cli("rm", cid)
     assert cli("image", "inspect", "nosuch:tag").returncode == 1
+
+
+def test_stdin_is_piped_with_eof(cli):
+    result = cli("run", "--rm", "-i", IMAGE, "sh", "-c", "cat; echo done", input=b"one\ntwo\n")
+    assert result.returncode == 0, result.stderr
+    assert out(result) == "one\ntwo\ndone\n"
+
+
+def test_default_confinement(cli):
+    """dockerd's capability set, its seccomp profile, masked and read-only paths."""
+    script = (
+        "grep -E '^(CapBnd|CapEff|Seccomp):' /proc/self/status; "
+        "cat /proc/kcore 2>&1 | head -c 0 && echo kcore-masked; "
+        "touch /proc/sys/kernel/hostname 2>/dev/null || echo sys-readonly; "
+        "mount -t tmpfs none /mnt 2>/dev/null || echo mount-denied"
+    )
+    result = cli("run", "--rm", IMAGE, "sh", "-c", script)
+    text = out(result)
+    assert "CapBnd:\t00000000a80425fb" in text
+    assert "CapEff:\t00000000a80425fb" in text
+    assert "Seccomp:\t2" in text
+    assert "sys-readonly" in text and "mount-denied" in text
+    assert "kcore-masked" in text
+
+
+def test_ps_filters_limit_and_size(cli):
+    first = out(cli("create", "--label", "ps=one", IMAGE, "true")).strip()
+    second = out(cli("create", "--label", "ps=two", IMAGE, "sh", "-c", "echo x > /big")).strip()
+    assert cli("start", "-a", second).returncode == 0
+    assert out(cli("ps", "-aq", "--no-trunc", "--filter", "label=ps=one")).split() == [first]
+    assert out(cli("ps", "-aq", "--no-trunc", "--filter", "label=ps")).split() == [second, first]
+    latest = cli("ps", "-aq", "--no-trunc", "-n", "1", "--filter", "label=ps")
+    assert out(latest).split() == [second]
+    assert out(cli("ps", "-aq", "--no-trunc", "--filter", "status=created")).split() == [first]
+    sized = out(cli("ps", "-a", "-s", "--filter", f"id={second}", "--format", "{{.Size}}"))
+    assert sized.startswith("2B (virtual ")
+    cli("rm", first, second)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import shutil
 import signal as signals
@@ -442,14 +443,25 @@ class ContainerService:
 
     # ----------------------------------------------------------------- list
 
-    def list(self, opts: ListOptions) -> list[dict[str, Any]]:
+    async def list(self, opts: ListOptions) -> list[dict[str, Any]]:
         containers = sorted(self._by_id.values(), key=lambda c: c.created, reverse=True)
         if not opts.all and not opts.filters.get("status"):
             containers = [c for c in containers if c.state.running]
         containers = [c for c in containers if self._matches(c, opts.filters)]
         if opts.limit > 0:
             containers = containers[: opts.limit]
-        return [views.summary(c, c.config.get("Image") or c.image_id) for c in containers]
+        rows = [views.summary(c, c.config.get("Image") or c.image_id) for c in containers]
+        if opts.size:
+            sizes = await asyncio.to_thread(
+                lambda: [dir_size(self._root / c.id / "upper") for c in containers]
+            )
+            for row, c, size_rw in zip(rows, containers, sizes, strict=True):
+                image_size = (
+                    self._images.get(c.image_id).size if self._images.exists(c.image_id) else 0
+                )
+                row["SizeRw"] = size_rw
+                row["SizeRootFs"] = size_rw + image_size
+        return rows
 
     def _matches(self, c: Container, filters: dict[str, list[str]]) -> bool:
         for key, values in filters.items():
@@ -679,6 +691,22 @@ def _resolv_conf() -> str:
 def _reset_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True, mode=0o700)
+
+
+def dir_size(root: Path) -> int:
+    """Bytes used by the files under `root`, each hard-linked inode counted once (as dockerd)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for directory, _, files in os.walk(root):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(directory, name))
+            except FileNotFoundError:
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total
 
 
 def _remove_dirs(*paths: Path) -> None:

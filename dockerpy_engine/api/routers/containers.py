@@ -47,7 +47,7 @@ async def get_containers_json(request: web.Request) -> web.Response:
         size=qbool(request, "size"),
         filters=qfilters(request),
     )
-    return json_response(_svc(request).list(opts))
+    return json_response(await _svc(request).list(opts))
 
 
 async def get_container_json(request: web.Request) -> web.Response:
