@@ -23,6 +23,7 @@ from . import __version__
 from .api import build_app
 from .config import ConfigError, DaemonConfig, parse
 from .containers.service import ContainerService
+from .events import EventBus
 from .images import ImageStore
 from .runtime import ContainerdRuntime, ManagedContainerd
 from .store import Database
@@ -102,10 +103,21 @@ async def serve(config: DaemonConfig) -> None:
     runtime = ContainerdRuntime(address, namespace=config.containerd_namespace)
     await runtime.connect()
     db = Database(config.data_root / "dockerpy.db")
-    images = ImageStore(db, config.data_root)
+    events = EventBus()
+    images = ImageStore(
+        db,
+        config.data_root,
+        on_event=lambda action, image_id, attrs: events.publish("image", action, image_id, attrs),
+    )
     await images.load_state()
     containers = ContainerService(
-        db, runtime, images, config.data_root, config.exec_root, config.live_restore
+        db,
+        runtime,
+        images,
+        config.data_root,
+        config.exec_root,
+        events,
+        live_restore=config.live_restore,
     )
     await containers.load()
     system = SystemService(
@@ -116,12 +128,13 @@ async def serve(config: DaemonConfig) -> None:
         await runtime.version(),
         config.debug,
         config.live_restore,
+        events,
     )
     access_log = logging.getLogger("dockerpyd.api") if config.debug else None
     # handler_cancellation: a client that hangs up ends its long poll (wait, logs -f) instead
     # of leaving it parked until the container exits; state changes are shielded in services.
     runner = web.AppRunner(
-        build_app(containers, images, system),
+        build_app(containers=containers, images=images, system=system, events=events),
         access_log=access_log,
         handler_cancellation=True,
         shutdown_timeout=5.0,
@@ -140,6 +153,7 @@ async def serve(config: DaemonConfig) -> None:
     finally:
         log.info("shutting down")
         await containers.shutdown()  # ends long polls (wait, logs -f, attach) first
+        events.close()
         await runner.cleanup()
         await runtime.close()
         if managed is not None:

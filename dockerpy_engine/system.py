@@ -12,6 +12,7 @@ from typing import Any
 
 from .containers.service import ContainerService
 from .containers.types import now_rfc3339
+from .events import EventBus
 from .images import ImageStore
 from .runtime import ContainerdRuntime
 from .version import API_VERSION, GIT_COMMIT, MIN_API_VERSION, SERVER_VERSION
@@ -92,6 +93,7 @@ class SystemService:
         containerd_version: str,
         debug: bool,
         live_restore: bool,
+        events: EventBus,
     ) -> None:
         self._containers = containers
         self._images = images
@@ -100,6 +102,7 @@ class SystemService:
         self._containerd_version = containerd_version
         self._debug = debug
         self._live_restore = live_restore
+        self._events = events
         self._host = HostFacts.read()
         self._id = daemon_id(data_root)
 
@@ -172,7 +175,7 @@ class SystemService:
             "LoggingDriver": "json-file",
             "CgroupDriver": "cgroupfs",
             "CgroupVersion": self._host.cgroup_version,
-            "NEventsListener": 0,
+            "NEventsListener": self._events.listener_count,
             "KernelVersion": self._host.kernel,
             "OperatingSystem": self._host.os_name,
             "OSVersion": "",

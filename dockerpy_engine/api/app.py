@@ -5,24 +5,33 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..containers.service import ContainerService
+from ..events import EventBus
 from ..images import ImageStore
 from ..system import SystemService
-from .keys import CONTAINERS, IMAGES, SYSTEM
+from .keys import CONTAINERS, EVENTS, IMAGES, SYSTEM
 from .middleware import error_middleware, version_middleware
-from .routers import containers, images, system
+from .routers import containers as container_routes
+from .routers import events as event_routes
+from .routers import images as image_routes
+from .routers import system as system_routes
 
-ROUTERS = (system, containers, images)
+ROUTERS = (system_routes, event_routes, container_routes, image_routes)
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 
 
 def build_app(
-    containers_svc: ContainerService, images_svc: ImageStore, system_svc: SystemService
+    *,
+    containers: ContainerService,
+    images: ImageStore,
+    system: SystemService,
+    events: EventBus,
 ) -> web.Application:
     """Both path forms point at one handler; the version middleware reads the prefix."""
     app = web.Application(middlewares=[error_middleware, version_middleware])
-    app[CONTAINERS] = containers_svc
-    app[IMAGES] = images_svc
-    app[SYSTEM] = system_svc
+    app[CONTAINERS] = containers
+    app[IMAGES] = images
+    app[SYSTEM] = system
+    app[EVENTS] = events
     for router in ROUTERS:
         for route in router.ROUTES:
             route.register(app.router)

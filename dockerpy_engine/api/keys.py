@@ -8,9 +8,11 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from ..containers.service import ContainerService
+    from ..events import EventBus
     from ..images import ImageStore
     from ..system import SystemService
 
 CONTAINERS: web.AppKey[ContainerService] = web.AppKey("containers")
+EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 IMAGES: web.AppKey[ImageStore] = web.AppKey("images")
 SYSTEM: web.AppKey[SystemService] = web.AppKey("system")

@@ -14,13 +14,15 @@ import os
 import secrets
 import shutil
 import signal as signals
+import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import errdefs
 from ..asyncutil import uninterruptible
+from ..events import EventBus
 from ..images import ImageStore
 from ..runtime import ContainerdRuntime, create_fifos
 from ..runtime.types import ExitStatus, Mount
@@ -30,6 +32,7 @@ from . import merge, names, views
 from .io import RunIO, Subscriber
 from .logs import JsonFileLog, LogEntry, read_log
 from .resolve import resolve
+from .restart import Backoff, RestartPolicy
 from .spec import SpecInput, build_spec
 from .types import (
     AttachOptions,
@@ -55,6 +58,7 @@ class _Live:
 
     io: RunIO
     monitor: asyncio.Task[None] | None = None
+    started: float = field(default_factory=time.monotonic)
 
 
 def parse_signal(value: str | int | None, default: int) -> int:
@@ -84,9 +88,11 @@ class ContainerService:
         images: ImageStore,
         data_root: Path,
         exec_root: Path,
+        events: EventBus,
         live_restore: bool = True,
     ) -> None:
         self._rows = ContainerRows(db)
+        self._events = events
         self._runtime = runtime
         self._images = images
         self._root = data_root / "containers"
@@ -99,6 +105,8 @@ class ContainerService:
         self._exit_waiters: dict[str, list[asyncio.Future[int]]] = {}
         self._removed_waiters: dict[str, list[asyncio.Future[int]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._backoff: dict[str, Backoff] = {}
+        self._restarts: dict[str, asyncio.Task[None]] = {}
 
     # ----------------------------------------------------------------- lookup
 
@@ -113,6 +121,13 @@ class ContainerService:
         users = [c for c in self._by_id.values() if c.image_id == image_id]
         users.sort(key=lambda c: not c.state.running)
         return (users[0].id, users[0].state.running) if users else None
+
+    def _event(self, c: Container, action: str, **extra: str) -> None:
+        """A container event with dockerd's attributes: its labels, image and name."""
+        attributes = dict(c.config.get("Labels") or {})
+        attributes.update(image=c.config.get("Image") or c.image_id, name=c.name.lstrip("/"))
+        attributes.update(extra)
+        self._events.publish("container", action, c.id, attributes)
 
     def _lock(self, container_id: str) -> asyncio.Lock:
         return self._locks.setdefault(container_id, asyncio.Lock())
@@ -133,6 +148,11 @@ class ContainerService:
         image_ref = opts.config.get("Image") or ""
         if not image_ref:
             raise errdefs.InvalidParameter("config cannot be empty in order to create a container")
+        policy = RestartPolicy.from_api(opts.host_config.get("RestartPolicy"))
+        if policy.name not in ("", "no") and opts.host_config.get("AutoRemove"):
+            raise errdefs.InvalidParameter(
+                "can't create 'AutoRemove' container with restart policy"
+            )
         image = self._images.get(image_ref)
         config = merge.merge_config(opts.config, image.container_config)
         path, args = merge.command_of(config)
@@ -159,6 +179,7 @@ class ContainerService:
         self._save(container)
         self._by_id[container_id] = container
         self._by_name[name] = container_id
+        self._event(container, "create")
         return container_id, []
 
     def _check_name_free(self, name: str) -> None:
@@ -252,8 +273,10 @@ class ContainerService:
             raise _start_error(exc) from None
         c.state = State(status="running", pid=pid, started_at=now_rfc3339())
         c.has_been_started = True
+        c.manually_stopped = False
         self._save(c)
         live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
+        self._event(c, "start")
 
     def _lower_dirs(self, c: Container) -> list[Path]:
         """The image's layer directories, top-most first: held for the container at create,
@@ -317,11 +340,46 @@ class ContainerService:
             finished_at=now_rfc3339(),
             oom_killed=c.state.oom_killed,
         )
-        self._save(c)
+        self._event(c, "die", exitCode=str(status.code))
         self._notify(self._exit_waiters, c.id, status.code)
+        policy = RestartPolicy.from_api(c.host_config.get("RestartPolicy"))
+        if policy.should_restart(status.code, c.manually_stopped, c.restart_count):
+            delay = self._backoff.setdefault(c.id, Backoff()).next(time.monotonic() - live.started)
+            c.state.status = "restarting"
+            self._save(c)
+            self._restarts[c.id] = asyncio.create_task(self._restart_later(c, delay))
+            return
+        self._save(c)
         if c.auto_remove:
             with contextlib.suppress(errdefs.EngineError):
                 await self.remove(c.id, force=True, volumes=True)
+
+    async def _restart_later(self, c: Container, delay: float) -> None:
+        """The restart policy's next start, after the back-off delay; stop or rm cancel it."""
+        try:
+            await asyncio.sleep(delay)
+            async with self._lock(c.id):
+                if c.state.status != "restarting" or c.id not in self._by_id:
+                    return
+                c.restart_count += 1
+                try:
+                    await self._start_locked(c)
+                except errdefs.EngineError as exc:
+                    log.warning("restart of %s failed: %s", c.id[:12], exc.message)
+                    c.state.status = "exited"
+                    self._save(c)
+        finally:
+            self._restarts.pop(c.id, None)
+
+    def _cancel_restart(self, c: Container) -> bool:
+        """Stand a pending policy restart down; True when there was one."""
+        task = self._restarts.pop(c.id, None)
+        if task is None:
+            return False
+        task.cancel()
+        c.state.status = "exited"
+        self._save(c)
+        return True
 
     @staticmethod
     def _notify(table: dict[str, list[asyncio.Future[int]]], container_id: str, code: int) -> None:
@@ -334,9 +392,14 @@ class ContainerService:
     @uninterruptible
     async def stop(self, ref: str, opts: StopOptions) -> None:
         c = self.get(ref)
+        c.manually_stopped = True
+        if self._cancel_restart(c):
+            self._event(c, "stop")
+            return
         if not c.state.running:
             raise errdefs.NotModified("container already stopped")
         await self._stop(c, opts)
+        self._event(c, "stop")
 
     async def _stop(self, c: Container, opts: StopOptions) -> None:
         """Stop signal, then SIGKILL after the timeout; -1 waits forever, as dockerd."""
@@ -350,6 +413,8 @@ class ContainerService:
         live = self._live.get(c.id)
         if live is None or live.monitor is None:
             return
+        c.manually_stopped = True
+        self._event(c, "kill", signal=str(sig))
         with contextlib.suppress(errdefs.NotFound):
             await self._runtime.kill(c.id, sig)
         wait_for = None if timeout < 0 else timeout
@@ -358,6 +423,7 @@ class ContainerService:
             return
         except TimeoutError:
             pass
+        self._event(c, "kill", signal=str(int(signals.SIGKILL)))
         with contextlib.suppress(errdefs.NotFound):
             await self._runtime.kill(c.id, signals.SIGKILL, all=True)
         await asyncio.shield(live.monitor)
@@ -369,6 +435,8 @@ class ContainerService:
         live = self._live.get(c.id)
         if not c.state.running or live is None:
             raise errdefs.Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
+        c.manually_stopped = True
+        self._event(c, "kill", signal=str(sig))
         try:
             await self._runtime.kill(c.id, sig)
         except errdefs.NotFound:
@@ -381,10 +449,13 @@ class ContainerService:
     @uninterruptible
     async def restart(self, ref: str, opts: StopOptions) -> None:
         c = self.get(ref)
+        self._cancel_restart(c)
         async with self._lock(c.id):
             if c.state.running:
                 await self._stop(c, opts)
+                self._event(c, "stop")
             await self._start_locked(c)
+        self._event(c, "restart")
 
     # ------------------------------------------------------------------ wait
 
@@ -410,6 +481,12 @@ class ContainerService:
     @uninterruptible
     async def remove(self, ref: str, force: bool, volumes: bool) -> None:
         c = self.get(ref)
+        if c.state.status == "restarting" and not force:
+            raise errdefs.Conflict(
+                f'cannot remove container "{c.name}": container is restarting: stop the '
+                "container before removing or force remove"
+            )
+        self._cancel_restart(c)
         async with self._lock(c.id):
             if c.state.running:
                 if not force:
@@ -429,12 +506,14 @@ class ContainerService:
             await self._images.release_holds(c.id)
             self._by_id.pop(c.id, None)
             self._by_name.pop(c.name, None)
+            self._event(c, "destroy")
             self._subscribers.pop(c.id, None)
             self._notify(self._exit_waiters, c.id, c.state.exit_code)
             self._notify(self._removed_waiters, c.id, c.state.exit_code)
         self._locks.pop(c.id, None)
 
     async def _kill_and_wait(self, c: Container) -> None:
+        c.manually_stopped = True
         live = self._live.get(c.id)
         with contextlib.suppress(errdefs.NotFound):
             await self._runtime.kill(c.id, signals.SIGKILL, all=True)
@@ -582,11 +661,22 @@ class ContainerService:
             log.info("deleting orphan task %s", orphan[:12])
             with contextlib.suppress(errdefs.EngineError):
                 await self._runtime.delete(orphan)
+        for c in list(self._by_id.values()):
+            policy = RestartPolicy.from_api(c.host_config.get("RestartPolicy"))
+            if c.state.status == "exited" and policy.restart_on_daemon_start(
+                c.state.exit_code, c.manually_stopped
+            ):
+                try:
+                    await self.start(c.id)
+                except errdefs.EngineError as exc:
+                    log.warning("restart policy: %s did not start: %s", c.id[:12], exc.message)
 
     async def _reconcile(self, c: Container, task) -> None:
         if c.state.status == "removing":
             await self.remove(c.id, force=True, volumes=True)
             return
+        if c.state.status == "restarting":  # the daemon stopped between exit and restart
+            c.state.status = "exited"
         if task is not None and task.status in ("running", "paused", "created"):
             if task.status == "created":
                 with contextlib.suppress(errdefs.EngineError):

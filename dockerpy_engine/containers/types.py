@@ -99,6 +99,7 @@ class Container:
     hosts_path: str = ""
     has_been_started: bool = False
     layer_chains: list[str] = field(default_factory=list)  # the image's ChainIDs, base first
+    manually_stopped: bool = False  # stop/kill by the user: restart policies stand down
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
