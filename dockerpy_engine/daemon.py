@@ -22,6 +22,7 @@ from aiohttp import web
 from . import __version__
 from .api import build_app
 from .config import ConfigError, DaemonConfig, parse
+from .containers.exec import ExecService
 from .containers.service import ContainerService
 from .events import EventBus
 from .images import ImageStore
@@ -120,6 +121,7 @@ async def serve(config: DaemonConfig) -> None:
         live_restore=config.live_restore,
     )
     await containers.load()
+    execs = ExecService(containers, runtime, config.exec_root)
     system = SystemService(
         containers,
         images,
@@ -134,7 +136,7 @@ async def serve(config: DaemonConfig) -> None:
     # handler_cancellation: a client that hangs up ends its long poll (wait, logs -f) instead
     # of leaving it parked until the container exits; state changes are shielded in services.
     runner = web.AppRunner(
-        build_app(containers=containers, images=images, system=system, events=events),
+        build_app(containers=containers, execs=execs, images=images, system=system, events=events),
         access_log=access_log,
         handler_cancellation=True,
         shutdown_timeout=5.0,

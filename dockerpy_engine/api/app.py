@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..containers.exec import ExecService
 from ..containers.service import ContainerService
 from ..events import EventBus
 from ..images import ImageStore
 from ..system import SystemService
-from .keys import CONTAINERS, EVENTS, IMAGES, SYSTEM
+from .keys import CONTAINERS, EVENTS, EXECS, IMAGES, SYSTEM
 from .middleware import error_middleware, version_middleware
 from .routers import containers as container_routes
 from .routers import events as event_routes
+from .routers import exec as exec_routes
 from .routers import images as image_routes
 from .routers import system as system_routes
 
-ROUTERS = (system_routes, event_routes, container_routes, image_routes)
+ROUTERS = (system_routes, event_routes, container_routes, exec_routes, image_routes)
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 
 
 def build_app(
     *,
     containers: ContainerService,
+    execs: ExecService,
     images: ImageStore,
     system: SystemService,
     events: EventBus,
@@ -29,6 +32,7 @@ def build_app(
     """Both path forms point at one handler; the version middleware reads the prefix."""
     app = web.Application(middlewares=[error_middleware, version_middleware])
     app[CONTAINERS] = containers
+    app[EXECS] = execs
     app[IMAGES] = images
     app[SYSTEM] = system
     app[EVENTS] = events

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from ..containers.exec import ExecService
     from ..containers.service import ContainerService
     from ..events import EventBus
     from ..images import ImageStore
@@ -14,5 +15,6 @@ if TYPE_CHECKING:
 
 CONTAINERS: web.AppKey[ContainerService] = web.AppKey("containers")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
+EXECS: web.AppKey[ExecService] = web.AppKey("execs")
 IMAGES: web.AppKey[ImageStore] = web.AppKey("images")
 SYSTEM: web.AppKey[SystemService] = web.AppKey("system")

@@ -57,6 +57,7 @@ class _Live:
     """What exists only while a container runs: its IO and its monitor."""
 
     io: RunIO
+    spec: dict[str, Any] | None = None  # the task's OCI spec: execs start from its process
     monitor: asyncio.Task[None] | None = None
     started: float = field(default_factory=time.monotonic)
 
@@ -258,7 +259,7 @@ class ContainerService:
         try:
             pid = await self._runtime.create(c.id, spec, rootfs, paths)
             run_io.created()
-            live = _Live(io=run_io)
+            live = _Live(io=run_io, spec=spec)
             self._live[c.id] = live
             exit_wait = asyncio.ensure_future(self._runtime.wait(c.id))
             pid = await self._runtime.start(c.id)
@@ -277,6 +278,35 @@ class ContainerService:
         self._save(c)
         live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
         self._event(c, "start")
+
+    async def exec_process(self, ref: str, user: str) -> tuple[Container, dict[str, Any]]:
+        """The running container and the process spec an exec in it starts from: the task's own
+        (env, capabilities, rlimits…), with `user` resolved in the image when given."""
+        c = self.get(ref)
+        live = self._live.get(c.id)
+        if c.state.status == "paused":
+            raise errdefs.Conflict(
+                f"Container {c.id} is paused, unpause the container before exec"
+            )
+        if live is None or c.state.status != "running":
+            raise errdefs.Conflict(f"Container {c.id} is not running")
+        if live.spec is None:  # re-attached after a daemon restart
+            live.spec = await asyncio.to_thread(self._spec_for, c)
+        process = dict(live.spec["process"])
+        if user:
+            ids = await asyncio.to_thread(
+                resolve_user,
+                user,
+                lambda path: self._read_image_file(c, path),
+                c.host_config.get("GroupAdd") or [],
+            )
+            process["user"] = {"uid": ids.uid, "gid": ids.gid}
+            if ids.additional_gids:
+                process["user"]["additionalGids"] = list(ids.additional_gids)
+        return c, process
+
+    def exec_event(self, c: Container, action: str, **extra: str) -> None:
+        self._event(c, action, **extra)
 
     def _lower_dirs(self, c: Container) -> list[Path]:
         """The image's layer directories, top-most first: held for the container at create,

@@ -14,7 +14,7 @@ from ...containers.types import AttachOptions, CreateOptions, ListOptions, LogsO
 from ...errdefs import InvalidParameter
 from .._params import json_body, json_response, qbool, qfilters, qint
 from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
-from ..keys import CONTAINERS
+from ..keys import CONTAINERS, EXECS
 
 STREAMS = {"stdout": 1, "stderr": 2}
 
@@ -51,7 +51,9 @@ async def get_containers_json(request: web.Request) -> web.Response:
 
 
 async def get_container_json(request: web.Request) -> web.Response:
-    return json_response(_svc(request).inspect(request.match_info["name"]))
+    data = _svc(request).inspect(request.match_info["name"])
+    data["ExecIDs"] = request.app[EXECS].ids_of(data["Id"]) or None
+    return json_response(data)
 
 
 async def post_container_start(request: web.Request) -> web.Response:
