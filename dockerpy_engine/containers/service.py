@@ -30,7 +30,7 @@ from ..store import Database
 from ..store.containers import ContainerRows
 from . import merge, names, views
 from .io import RunIO, Subscriber
-from .logs import JsonFileLog, LogEntry, read_log
+from .logs import JsonFileLog, LogEntry, parse_time, read_log
 from .resolve import resolve
 from .restart import Backoff, RestartPolicy
 from .spec import SpecInput, build_spec
@@ -285,9 +285,7 @@ class ContainerService:
         c = self.get(ref)
         live = self._live.get(c.id)
         if c.state.status == "paused":
-            raise errdefs.Conflict(
-                f"Container {c.id} is paused, unpause the container before exec"
-            )
+            raise errdefs.Conflict(f"Container {c.id} is paused, unpause the container before exec")
         if live is None or c.state.status != "running":
             raise errdefs.Conflict(f"Container {c.id} is not running")
         if live.spec is None:  # re-attached after a daemon restart
@@ -444,6 +442,10 @@ class ContainerService:
         if live is None or live.monitor is None:
             return
         c.manually_stopped = True
+        if c.state.status == "paused":  # a frozen process cannot take the stop signal
+            with contextlib.suppress(errdefs.EngineError):
+                await self._runtime.resume(c.id)
+            c.state.status = "running"
         self._event(c, "kill", signal=str(sig))
         with contextlib.suppress(errdefs.NotFound):
             await self._runtime.kill(c.id, sig)
@@ -486,6 +488,78 @@ class ContainerService:
                 self._event(c, "stop")
             await self._start_locked(c)
         self._event(c, "restart")
+
+    # --------------------------------------------------- pause, rename, prune
+
+    @uninterruptible
+    async def pause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self._lock(c.id):
+            if c.state.status == "paused":
+                raise errdefs.Conflict(f"Container {c.id} is already paused")
+            if c.state.status != "running":
+                raise errdefs.Conflict(f"Container {c.id} is not running")
+            await self._runtime.pause(c.id)
+            c.state.status = "paused"
+            self._save(c)
+        self._event(c, "pause")
+
+    @uninterruptible
+    async def unpause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self._lock(c.id):
+            if c.state.status != "paused":
+                raise errdefs.Conflict(f"Container {c.id} is not paused")
+            await self._runtime.resume(c.id)
+            c.state.status = "running"
+            self._save(c)
+        self._event(c, "unpause")
+
+    @uninterruptible
+    async def rename(self, ref: str, new_name: str) -> None:
+        c = self.get(ref)
+        if not new_name:
+            raise errdefs.InvalidParameter("Neither old nor new names may be empty")
+        name = names.validate(new_name)
+        if name == c.name:
+            raise errdefs.InvalidParameter(
+                "Renaming a container with the same name as its current name"
+            )
+        self._check_name_free(name)
+        old = c.name
+        c.name = name
+        self._save(c)  # the unique name column makes this the commit point
+        self._by_name.pop(old, None)
+        self._by_name[name] = c.id
+        self._event(c, "rename", oldName=old)
+
+    @uninterruptible
+    async def prune(self, filters: dict[str, list[str]]) -> tuple[list[str], int]:
+        """Remove stopped containers matching `until`/`label` filters; report what went."""
+        unknown = set(filters) - {"until", "label", "label!"}
+        if unknown:
+            raise errdefs.InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
+        until = _until_filter(filters.get("until", []))
+        deleted: list[str] = []
+        reclaimed = 0
+        for c in list(self._by_id.values()):
+            if c.state.status not in ("exited", "created", "dead"):
+                continue
+            if until is not None and parse_time(c.created) >= until:
+                continue
+            if not all(_label_matches(c, v) for v in filters.get("label", [])):
+                continue
+            if any(_label_matches(c, v) for v in filters.get("label!", [])):
+                continue
+            size = await asyncio.to_thread(dir_size, self._root / c.id / "upper")
+            try:
+                await self.remove(c.id, force=False, volumes=False)
+            except errdefs.EngineError:
+                continue
+            deleted.append(c.id)
+            reclaimed += size
+        self._events.publish("container", "prune", "", {"reclaimed": str(reclaimed)})
+        return deleted, reclaimed
 
     # ------------------------------------------------------------------ wait
 
@@ -765,6 +839,22 @@ class ContainerService:
                 for future in futures:
                     future.cancel()
             table.clear()
+
+
+def _until_filter(values: list[str]) -> float | None:
+    """`until`: a UNIX timestamp, an RFC 3339 time, or a duration like 10m/24h before now."""
+    if not values:
+        return None
+    raw = values[0]
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if raw[-1:] in units and raw[:-1].replace(".", "", 1).isdigit():
+            return time.time() - float(raw[:-1]) * units[raw[-1]]
+        if raw.replace(".", "", 1).isdigit():
+            return float(raw)
+        return parse_time(raw)
+    except ValueError:
+        raise errdefs.InvalidParameter(f"invalid filter 'until={raw}'") from None
 
 
 def _label_matches(c: Container, expr: str) -> bool:

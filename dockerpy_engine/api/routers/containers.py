@@ -88,6 +88,26 @@ async def delete_container(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def post_container_pause(request: web.Request) -> web.Response:
+    await _svc(request).pause(request.match_info["name"])
+    return web.Response(status=204)
+
+
+async def post_container_unpause(request: web.Request) -> web.Response:
+    await _svc(request).unpause(request.match_info["name"])
+    return web.Response(status=204)
+
+
+async def post_container_rename(request: web.Request) -> web.Response:
+    await _svc(request).rename(request.match_info["name"], request.query.get("name", ""))
+    return web.Response(status=204)
+
+
+async def post_containers_prune(request: web.Request) -> web.Response:
+    deleted, reclaimed = await _svc(request).prune(qfilters(request))
+    return json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+
+
 async def post_container_wait(request: web.Request) -> web.StreamResponse:
     """POST /containers/{id}/wait. Headers go out before the exit: `docker run` waits for them
     before it starts the container, and only then reads the body."""
@@ -228,6 +248,7 @@ async def _client_input(conn: Hijacked):
 
 ROUTES = [
     web.post("/containers/create", post_containers_create),
+    web.post("/containers/prune", post_containers_prune),
     web.get("/containers/json", get_containers_json),
     web.get("/containers/{name}/json", get_container_json),
     web.get("/containers/{name}/logs", get_container_logs),
@@ -236,6 +257,9 @@ ROUTES = [
     web.post("/containers/{name}/restart", post_container_restart),
     web.post("/containers/{name}/kill", post_container_kill),
     web.post("/containers/{name}/wait", post_container_wait),
+    web.post("/containers/{name}/pause", post_container_pause),
+    web.post("/containers/{name}/unpause", post_container_unpause),
+    web.post("/containers/{name}/rename", post_container_rename),
     web.post("/containers/{name}/attach", post_container_attach),
     web.post("/containers/{name}/resize", post_container_resize),
     web.delete("/containers/{name}", delete_container),
