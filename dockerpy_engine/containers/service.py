@@ -29,8 +29,10 @@ from ..runtime.types import ExitStatus, Mount
 from ..store import Database
 from ..store.containers import ContainerRows
 from . import merge, names, views
+from .health import HealthConfig, HealthMonitor, new_health
 from .io import RunIO, Subscriber
 from .logs import JsonFileLog, LogEntry, parse_time, read_log
+from .probe import run_captured
 from .resolve import resolve
 from .restart import Backoff, RestartPolicy
 from .spec import SpecInput, build_spec
@@ -58,6 +60,7 @@ class _Live:
 
     io: RunIO
     spec: dict[str, Any] | None = None  # the task's OCI spec: execs start from its process
+    health: HealthMonitor | None = None
     monitor: asyncio.Task[None] | None = None
     started: float = field(default_factory=time.monotonic)
 
@@ -272,11 +275,18 @@ class ContainerService:
             c.state.exit_code = _exit_code_for_start_error(exc.message)
             self._save(c)
             raise _start_error(exc) from None
-        c.state = State(status="running", pid=pid, started_at=now_rfc3339())
+        check = HealthConfig.from_api(c.config.get("Healthcheck"))
+        c.state = State(
+            status="running",
+            pid=pid,
+            started_at=now_rfc3339(),
+            health=new_health() if check is not None else None,
+        )
         c.has_been_started = True
         c.manually_stopped = False
         self._save(c)
         live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
+        self._watch_health(c, live)
         self._event(c, "start")
 
     async def exec_process(self, ref: str, user: str) -> tuple[Container, dict[str, Any]]:
@@ -361,13 +371,9 @@ class ContainerService:
         with contextlib.suppress(errdefs.NotFound):
             await self._runtime.delete(c.id)
         self._live.pop(c.id, None)
-        c.state = State(
-            status="exited",
-            exit_code=status.code,
-            started_at=c.state.started_at,
-            finished_at=now_rfc3339(),
-            oom_killed=c.state.oom_killed,
-        )
+        if live.health is not None:
+            live.health.stop()
+        self._mark_exited(c, status.code, "")
         self._event(c, "die", exitCode=str(status.code))
         self._notify(self._exit_waiters, c.id, status.code)
         policy = RestartPolicy.from_api(c.host_config.get("RestartPolicy"))
@@ -664,6 +670,10 @@ class ContainerService:
                 return False
             if key == "ancestor" and not any(self._is_ancestor(c, v) for v in values):
                 return False
+            if key == "health":
+                status = c.state.health["Status"] if c.state.health else "none"
+                if status not in values:
+                    return False
             if key in ("before", "since"):
                 other = self.get(values[0])
                 if key == "before" and not c.created < other.created:
@@ -804,8 +814,10 @@ class ContainerService:
             status="exited",
             exit_code=code,
             error=error,
+            oom_killed=c.state.oom_killed,
             started_at=c.state.started_at,
             finished_at=now_rfc3339(),
+            health=c.state.health,
         )
         self._save(c)
 
@@ -822,6 +834,30 @@ class ContainerService:
         c.state.pid = task.pid
         exit_wait = asyncio.ensure_future(self._runtime.wait(c.id))
         live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
+        self._watch_health(c, live)
+
+    def _watch_health(self, c: Container, live: _Live) -> None:
+        """Start probing when the container has a health check (image HEALTHCHECK or flags)."""
+        check = HealthConfig.from_api(c.config.get("Healthcheck"))
+        if check is None:
+            return
+        if c.state.health is None:
+            c.state.health = new_health()
+
+        async def probe(argv: list[str], timeout: float) -> tuple[int, bytes]:
+            _, process = await self.exec_process(c.id, "")
+            process = {**process, "args": argv, "terminal": False}
+            fifo_dir = self._fifo_root / c.id
+            return await run_captured(self._runtime, c.id, process, fifo_dir, timeout)
+
+        def on_change(status: str) -> None:
+            self._save(c)
+            if status:
+                self._event(c, f"health_status: {status}")
+
+        shell = list(c.config.get("Shell") or ["/bin/sh", "-c"])
+        live.health = HealthMonitor(check, shell, c.state.health, probe, on_change)
+        live.health.start()
 
     async def shutdown(self) -> None:
         """With live restore, leave tasks running and just let go of them; else stop them all."""
@@ -831,6 +867,8 @@ class ContainerService:
                 return_exceptions=True,
             )
         for live in list(self._live.values()):
+            if live.health is not None:
+                live.health.stop()
             if live.monitor is not None:
                 live.monitor.cancel()
             live.io.close()

@@ -73,6 +73,7 @@ class State:
     oom_killed: bool = False
     started_at: str = ZERO_TIME
     finished_at: str = ZERO_TIME
+    health: dict[str, Any] | None = None  # {"Status", "FailingStreak", "Log"} with a check
 
     @property
     def running(self) -> bool:

@@ -44,7 +44,7 @@ def status_text(c: Container) -> str:
     """The Status column of `docker ps`."""
     state = c.state
     if state.status == "running":
-        return f"Up {human_duration(_since(state.started_at))}"
+        return f"Up {human_duration(_since(state.started_at))}{_health_suffix(c)}"
     if state.status == "paused":
         return f"Up {human_duration(_since(state.started_at))} (Paused)"
     if state.status == "restarting":
@@ -56,6 +56,16 @@ def status_text(c: Container) -> str:
     if state.status == "exited" and state.finished_at != ZERO_TIME:
         return f"Exited ({state.exit_code}) {human_duration(_since(state.finished_at))} ago"
     return "Created"
+
+
+def _health_suffix(c: Container) -> str:
+    """`docker ps` shows a health check's status after the uptime."""
+    health = c.state.health
+    if not health:
+        return ""
+    if health["Status"] == "starting":
+        return " (health: starting)"
+    return f" ({health['Status']})"
 
 
 def _command(c: Container) -> str:
@@ -101,6 +111,7 @@ def inspect(c: Container, driver_data: dict[str, str]) -> dict[str, Any]:
             "Error": state.error,
             "StartedAt": state.started_at,
             "FinishedAt": state.finished_at,
+            **({"Health": state.health} if state.health is not None else {}),
         },
         "Image": c.image_id,
         "ResolvConfPath": c.resolv_conf_path,

@@ -282,12 +282,16 @@ class ContainerdRuntime:
         """Block until the init process exits (returns at once if it already has)."""
         return await self.wait_exec(container_id, "")
 
-    async def kill(self, container_id: str, signal: int, all: bool = False) -> None:
-        """Signal the init process (`all`: every process in the container).
+    async def kill(
+        self, container_id: str, signal: int, all: bool = False, exec_id: str = ""
+    ) -> None:
+        """Signal the init process, or the exec `exec_id` (`all`: every process in the container).
 
         NotFound when the task (or its process) is gone, including after it exited.
         """
-        req = tasks_pb2.KillRequest(container_id=container_id, signal=signal, all=all)
+        req = tasks_pb2.KillRequest(
+            container_id=container_id, exec_id=exec_id, signal=signal, all=all
+        )
         with grpc_errors():
             await self._tasks.Kill(req, metadata=self._md)
 
