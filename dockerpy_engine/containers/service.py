@@ -111,6 +111,8 @@ class ContainerService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._backoff: dict[str, Backoff] = {}
         self._restarts: dict[str, asyncio.Task[None]] = {}
+        self._oom_watch: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
 
     # ----------------------------------------------------------------- lookup
 
@@ -119,6 +121,20 @@ class ContainerService:
 
     def all(self) -> list[Container]:
         return list(self._by_id.values())
+
+    # For the read-only observers that live outside the service (containers/top.py, stats.py).
+    @property
+    def runtime(self) -> ContainerdRuntime:
+        return self._runtime
+
+    @property
+    def closing(self) -> asyncio.Event:
+        """Set when shutdown() begins: endless streams (stats) end on it."""
+        return self._closing
+
+    def log_event(self, c: Container, action: str) -> None:
+        """A container event with dockerd's attributes, e.g. `top`."""
+        self._event(c, action)
 
     def image_in_use(self, image_id: str) -> tuple[str, bool] | None:
         """(container ID, running) of a container using the image, running ones first."""
@@ -762,8 +778,24 @@ class ContainerService:
 
     # --------------------------------------------------------- daemon start/stop
 
+    async def _watch_oom(self) -> None:
+        """containerd's /tasks/oom events mark the container OOMKilled before its exit lands;
+        the stream is re-opened after a containerd restart (events in the gap are lost)."""
+        while True:
+            try:
+                async for _, event in self._runtime.subscribe("^/tasks/oom$"):
+                    c = self._by_id.get(event.get("container_id", ""))
+                    if c is not None:
+                        c.state.oom_killed = True
+                        self._save(c)
+                        self._event(c, "oom")
+            except errdefs.EngineError as exc:
+                log.debug("oom event stream ended: %s", exc.message)
+            await asyncio.sleep(1)
+
     async def load(self) -> None:
         """Load records, then bring each container's state in line with containerd's."""
+        self._oom_watch = asyncio.create_task(self._watch_oom())
         for record in self._rows.load_all():
             c = Container.from_record(record)
             self._by_id[c.id] = c
@@ -861,6 +893,9 @@ class ContainerService:
 
     async def shutdown(self) -> None:
         """With live restore, leave tasks running and just let go of them; else stop them all."""
+        if self._oom_watch is not None:
+            self._oom_watch.cancel()
+        self._closing.set()
         if not self._live_restore:
             await asyncio.gather(
                 *(self._stop(c, StopOptions()) for c in self._by_id.values() if c.state.running),
