@@ -74,3 +74,48 @@ def test_attach_to_running_container(daemon, cli):
     assert attached.returncode == 4
     assert time.monotonic() - started < 30
     cli("rm", cid)
+
+
+def _drive_tty(argv: list[str], keystrokes: list[bytes]) -> tuple[bytes, int]:
+    """Run a command on a real pseudo-terminal, typing each keystroke group after a pause (a
+    person types ctrl-p and ctrl-q as two key presses); return its output and exit status."""
+    import os
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(argv[0], argv)
+    output = b""
+
+    def read_for(seconds: float) -> None:
+        nonlocal output
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                try:
+                    output += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    read_for(1.5)
+    for keys in keystrokes:
+        os.write(fd, keys)
+        read_for(0.5)
+    deadline = time.monotonic() + 20
+    while (status := os.waitpid(pid, os.WNOHANG)) == (0, 0):
+        assert time.monotonic() < deadline, output
+        read_for(0.1)
+    os.close(fd)
+    return output, os.waitstatus_to_exitcode(status[1])
+
+
+def test_detach_keys_leave_the_container_running(daemon, cli):
+    """ctrl-p ctrl-q typed into `docker run -it` detaches; the container keeps running."""
+    argv = [docker_cli(), "-H", daemon.host, "run", "-it", "--name", "detachme", IMAGE, "sh"]
+    output, code = _drive_tty(argv, [b"echo typed-in\n", b"\x10", b"\x11"])
+    assert code == 0, output
+    assert b"typed-in" in output
+    assert json.loads(cli("inspect", "detachme").stdout)[0]["State"]["Running"] is True
+    cli("rm", "-f", "detachme")

@@ -29,6 +29,7 @@ from ..runtime.types import ExitStatus, Mount
 from ..store import Database
 from ..store.containers import ContainerRows
 from . import merge, names, views
+from .detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from .health import HealthConfig, HealthMonitor, new_health
 from .io import RunIO, Subscriber
 from .logs import JsonFileLog, LogEntry, parse_time, read_log
@@ -742,21 +743,31 @@ class ContainerService:
     def detach(self, c: Container, sub: Subscriber) -> None:
         self._subscribers.get(c.id, set()).discard(sub)
 
-    async def feed_stdin(self, c: Container, chunks: AsyncIterator[bytes | None]) -> None:
-        """Copy an attached client's input to the container's stdin until the client's EOF."""
+    async def feed_stdin(
+        self, c: Container, chunks: AsyncIterator[bytes | None], detach_keys: str
+    ) -> bool:
+        """Copy an attached client's input to the container's stdin until the client's EOF;
+        True when the client typed the detach keys instead (the container keeps running)."""
+        scanner = DetachScanner(parse_detach_keys(detach_keys or DEFAULT_DETACH_KEYS))
         async for chunk in chunks:
             live = await self._wait_started(c)
             if live is None or live.io.stdin is None:
-                return
+                return False
             if chunk is None:
                 break
-            await live.io.stdin.write(chunk)
+            data, detached = scanner.feed(chunk)
+            if data:
+                await live.io.stdin.write(data)
+            if detached:
+                self._event(c, "detach")
+                return True
         if c.config.get("StdinOnce"):
             live = self._live.get(c.id)
             if live is not None and live.io.stdin is not None:
                 live.io.stdin.close()
                 with contextlib.suppress(errdefs.EngineError):
                     await self._runtime.close_stdin(c.id)
+        return False
 
     async def _wait_started(self, c: Container) -> _Live | None:
         """Input may come before `start` (the CLI attaches first): hold it until the task is up."""

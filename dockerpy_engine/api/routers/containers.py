@@ -8,6 +8,7 @@ import contextlib
 import orjson
 from aiohttp import web
 
+from ...containers.detach import DEFAULT_DETACH_KEYS, parse_detach_keys
 from ...containers.logs import parse_time
 from ...containers.service import ContainerService
 from ...containers.types import AttachOptions, CreateOptions, ListOptions, LogsOptions, StopOptions
@@ -206,12 +207,19 @@ async def post_container_attach(request: web.Request) -> web.StreamResponse:
         stderr=qbool(request, "stderr"),
     )
     svc = _svc(request)
+    parse_detach_keys(request.query.get("detachKeys") or DEFAULT_DETACH_KEYS)  # 400 before 101
     container, sub = svc.attach(request.match_info["name"], opts)
     tty = container.tty
     conn = await Hijacked.upgrade(request, RAW_STREAM if tty else MULTIPLEXED_STREAM)
     stdin_task = None
     if opts.stdin and container.config.get("OpenStdin"):
-        stdin_task = asyncio.create_task(svc.feed_stdin(container, _client_input(conn)))
+        detach_keys = request.query.get("detachKeys") or ""
+
+        async def feed() -> None:
+            if await svc.feed_stdin(container, _client_input(conn), detach_keys) and sub:
+                sub.queue.put_nowait(None)  # detached: end this client's stream only
+
+        stdin_task = asyncio.create_task(feed())
     try:
         if opts.logs:
             log_opts = LogsOptions(stdout=opts.stdout, stderr=opts.stderr)
