@@ -155,7 +155,7 @@ class SystemService:
             "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
             "Plugins": {
                 "Volume": ["local"],
-                "Network": ["bridge", "host", "none"],
+                "Network": ["host", "null"],
                 "Authorization": None,
                 "Log": ["json-file"],
             },
@@ -211,9 +211,9 @@ class SystemService:
             "LiveRestoreEnabled": self._live_restore,
             "Isolation": "",
             "InitBinary": "docker-init",
-            "ContainerdCommit": {"ID": ""},
-            "RuncCommit": {"ID": ""},
-            "InitCommit": {"ID": ""},
+            "ContainerdCommit": {"ID": self._containerd_version},
+            "RuncCommit": {"ID": self._host.runc_version},
+            "InitCommit": {"ID": "tini"},
             "SecurityOptions": ["name=seccomp,profile=builtin"],
             "Warnings": None,
         }
