@@ -11,13 +11,21 @@ from ..images import ImageStore
 from ..system import SystemService
 from .keys import CONTAINERS, EVENTS, EXECS, IMAGES, SYSTEM
 from .middleware import error_middleware, version_middleware
+from .routers import container_stats as container_stats_routes
 from .routers import containers as container_routes
 from .routers import events as event_routes
 from .routers import exec as exec_routes
 from .routers import images as image_routes
 from .routers import system as system_routes
 
-ROUTERS = (system_routes, event_routes, container_routes, exec_routes, image_routes)
+ROUTERS = (
+    system_routes,
+    event_routes,
+    container_routes,
+    container_stats_routes,
+    exec_routes,
+    image_routes,
+)
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 
 
