@@ -10,7 +10,7 @@ from ..events import EventBus
 from ..images import ImageStore
 from ..system import SystemService
 from .keys import CONTAINERS, EVENTS, EXECS, IMAGES, SYSTEM
-from .middleware import error_middleware, version_middleware
+from .middleware import error_middleware, server_headers, version_middleware
 from .routers import container_stats as container_stats_routes
 from .routers import containers as container_routes
 from .routers import events as event_routes
@@ -39,6 +39,7 @@ def build_app(
 ) -> web.Application:
     """Both path forms point at one handler; the version middleware reads the prefix."""
     app = web.Application(middlewares=[error_middleware, version_middleware])
+    app.on_response_prepare.append(server_headers)
     app[CONTAINERS] = containers
     app[EXECS] = execs
     app[IMAGES] = images

@@ -69,11 +69,7 @@ async def version_middleware(request: web.Request, handler: Handler) -> web.Stre
             )
         version = raw
     request[API_VERSION_KEY] = version
-    response = await handler(request)
-    if not response.prepared:
-        response.headers["Api-Version"] = API_VERSION
-        response.headers["Server"] = _server_header()
-    return response
+    return await handler(request)
 
 
 @web.middleware
@@ -84,24 +80,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except errdefs.EngineError as exc:
         status = status_for(exc)
         if status == 304:
-            return _with_headers(web.Response(status=304))
+            return web.Response(status=304)
         if status >= 500:
             log.error("%s %s: %s", request.method, request.path, exc.message)
-        return _with_headers(json_response({"message": exc.message}, status=status))
-    except web.HTTPNotFound:
-        return _with_headers(json_response({"message": "page not found"}, status=404))
-    except web.HTTPMethodNotAllowed:
-        return _with_headers(json_response({"message": "page not found"}, status=404))
+        return json_response({"message": exc.message}, status=status)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        return json_response({"message": "page not found"}, status=404)
     except web.HTTPException:
         raise
     except (ConnectionResetError, ConnectionError):
         raise
     except Exception as exc:  # a bug: say so, keep serving
         log.exception("%s %s failed", request.method, request.path)
-        return _with_headers(json_response({"message": str(exc) or repr(exc)}, status=500))
+        return json_response({"message": str(exc) or repr(exc)}, status=500)
 
 
-def _with_headers(response: web.Response) -> web.Response:
+async def server_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response, streamed ones included, just before its headers go out (dockerd
+    sets these in a middleware that wraps the writer)."""
     response.headers["Api-Version"] = API_VERSION
+    response.headers["Ostype"] = "linux"
     response.headers["Server"] = _server_header()
-    return response

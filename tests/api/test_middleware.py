@@ -13,6 +13,7 @@ from dockerpy_engine.api.app import VERSION_PREFIX
 from dockerpy_engine.api.middleware import (
     API_VERSION_KEY,
     error_middleware,
+    server_headers,
     status_for,
     version_middleware,
 )
@@ -80,6 +81,7 @@ ROUTES = [
 async def client():
     """The real middlewares, each route both plain and under /vX.Y, as api/app.py registers them."""
     app = web.Application(middlewares=[error_middleware, version_middleware])
+    app.on_response_prepare.append(server_headers)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, route.handler)
         app.router.add_route(route.method, VERSION_PREFIX + route.path, route.handler)
@@ -277,3 +279,20 @@ async def test_a_streamed_response_keeps_the_headers_it_prepared(client):
     assert response.status == 200
     assert response.headers["X-Mine"] == "1"
     assert await response.read() == b"chunk"
+
+
+async def test_streamed_responses_carry_the_server_headers_too():
+    async def streamed(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"x")
+        return response
+
+    app = web.Application(middlewares=[error_middleware, version_middleware])
+    app.on_response_prepare.append(server_headers)
+    app.router.add_get("/stream", streamed)
+    async with TestClient(TestServer(app)) as test_client:
+        response = await test_client.get("/stream")
+        assert response.headers["Api-Version"] == API_VERSION
+        assert response.headers["Ostype"] == "linux"
+        assert response.headers["Server"].startswith(SERVER_NAME)
