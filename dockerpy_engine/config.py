@@ -30,6 +30,8 @@ class DaemonConfig:
     log_level: str = "info"
     live_restore: bool = True
     group: str = "docker"
+    log_driver: str = "json-file"
+    log_opts: dict[str, str] = field(default_factory=dict)
 
 
 # flag destination → daemon.json key (dockerd's names)
@@ -44,6 +46,8 @@ _FILE_KEYS = {
     "log_level": "log-level",
     "live_restore": "live-restore",
     "group": "group",
+    "log_driver": "log-driver",
+    "log_opts": "log-opts",
 }
 _PATHS = {"data_root", "exec_root", "pidfile"}
 _LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
@@ -62,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-l", "--log-level", dest="log_level", choices=_LOG_LEVELS)
     p.add_argument("--live-restore", dest="live_restore", action="store_const", const=True)
     p.add_argument("-G", "--group", dest="group")
+    p.add_argument("--log-driver", dest="log_driver", help="default log driver of containers")
+    p.add_argument(
+        "--log-opt", dest="log_opts", action="append", help="default log driver option (k=v)"
+    )
     p.add_argument("--validate", action="store_true", help="check the configuration and exit")
     p.add_argument("-v", "--version", action="store_true")
     return p
@@ -90,6 +98,7 @@ def parse(argv: list[str]) -> tuple[DaemonConfig, argparse.Namespace]:
         if value is None:
             continue
         setattr(config, dest, Path(value) if dest in _PATHS else value)
+    config.log_opts = _log_opts(config.log_opts)
     if config.debug:
         config.log_level = "debug"
     return config, args
@@ -111,3 +120,16 @@ def _read_file(path: Path, required: bool) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"unable to configure the daemon with file {path}: not a JSON object")
     return values
+
+
+def _log_opts(value: object) -> dict[str, str]:
+    """log-opts: a map of strings in daemon.json (dockerd refuses other values), k=v flags."""
+    if isinstance(value, list):
+        pairs = [str(item).partition("=") for item in value]
+        return {key: val for key, _, val in pairs}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(
+            "unable to configure the daemon: log-opts must be a map of strings (values are "
+            'quoted: "max-file": "3")'
+        )
+    return dict(value)

@@ -23,6 +23,8 @@ from . import __version__
 from .api import build_app
 from .config import ConfigError, DaemonConfig, parse
 from .containers.exec import ExecService
+from .containers.logdrivers import OptionError, check_log_config
+from .containers.rootfs import cleanup_stale
 from .containers.service import ContainerService
 from .events import EventBus
 from .images import ImageStore
@@ -119,7 +121,9 @@ async def serve(config: DaemonConfig) -> None:
         config.exec_root,
         events,
         live_restore=config.live_restore,
+        log_config={"Type": config.log_driver, "Config": config.log_opts},
     )
+    await asyncio.to_thread(cleanup_stale, config.data_root / "containers")  # cp views
     await containers.load()
     execs = ExecService(containers, runtime, config.exec_root)
     system = SystemService(
@@ -175,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.version:
         print(f"dockerpyd version {__version__}")
         return 0
+    if config.log_opts:  # dockerd checks the default log config when it has options
+        try:
+            check_log_config({"Type": config.log_driver, "Config": config.log_opts})
+        except OptionError as exc:
+            print(f"dockerpyd: failed to set log opts: {exc}", file=sys.stderr)
+            return 1
     if args.validate:
         print("configuration OK")
         return 0

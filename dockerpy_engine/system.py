@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .containers.logdrivers import driver_names
 from .containers.service import ContainerService
 from .containers.types import now_rfc3339
 from .events import EventBus
@@ -157,7 +158,7 @@ class SystemService:
                 "Volume": ["local"],
                 "Network": ["host", "null"],
                 "Authorization": None,
-                "Log": ["json-file"],
+                "Log": driver_names(),
             },
             "MemoryLimit": True,
             "SwapLimit": True,
@@ -172,7 +173,7 @@ class SystemService:
             "OomKillDisable": self._host.cgroup_version == "1",
             "NGoroutines": 0,
             "SystemTime": now_rfc3339(),
-            "LoggingDriver": "json-file",
+            "LoggingDriver": self._containers.default_log_driver,
             "CgroupDriver": "cgroupfs",
             "CgroupVersion": self._host.cgroup_version,
             "NEventsListener": self._events.listener_count,

@@ -119,7 +119,6 @@ def test_stats_memory_limit_is_the_cgroups(cli, running):
     assert row["MemUsage"].endswith(" / 64MiB")
 
 
-@pytest.mark.xfail(reason="HostConfig.Memory is not applied to the OCI spec yet", strict=False)
 def test_stats_shows_the_memory_option(cli):
     cid = out(cli("run", "-d", "--memory", "64m", IMAGE, "sleep", "1000")).strip()
     try:

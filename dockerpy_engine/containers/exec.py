@@ -114,7 +114,7 @@ class ExecService:
         self._prune()
         exec_id = secrets.token_hex(32)
         self._execs[exec_id] = Exec(exec_id, container, opts)
-        self._containers.exec_event(container, f"exec_create: {' '.join(opts.cmd)}", execID=exec_id)
+        self._containers.log_event(container, f"exec_create: {' '.join(opts.cmd)}", execID=exec_id)
         return exec_id
 
     async def start(self, exec_id: str, detach: bool) -> ExecStreams | None:
@@ -160,7 +160,7 @@ class ExecService:
             for _, reader in outputs:
                 reader.release()
         ex.running = True
-        self._containers.exec_event(
+        self._containers.log_event(
             container, f"exec_start: {' '.join(ex.opts.cmd)}", execID=exec_id
         )
         finished = asyncio.ensure_future(self._finish(ex, exit_wait, paths))
@@ -177,7 +177,7 @@ class ExecService:
         with contextlib.suppress(errdefs.EngineError):
             await self._runtime.delete_exec(ex.container.id, ex.id)
         await asyncio.to_thread(remove_fifos, paths)
-        self._containers.exec_event(ex.container, "exec_die", execID=ex.id, exitCode=str(code))
+        self._containers.log_event(ex.container, "exec_die", execID=ex.id, exitCode=str(code))
         ex.done.set()
         return code
 

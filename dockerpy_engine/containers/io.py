@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..runtime import FifoReader, open_output, open_stdin
 from ..runtime.types import TaskIO
-from .logs import JsonFileLog
+from .logdrivers import BaseDriver
 
 STREAM_IDS = {"stdout": 1, "stderr": 2}
 READ_CHUNK = 64 * 1024
@@ -32,7 +32,7 @@ class Subscriber:
 class RunIO:
     """The FIFOs of one run of a container and the tasks copying out of them."""
 
-    def __init__(self, paths: TaskIO, log: JsonFileLog, subscribers: set[Subscriber]) -> None:
+    def __init__(self, paths: TaskIO, log: BaseDriver, subscribers: set[Subscriber]) -> None:
         self.paths = paths
         self.log = log
         self._subscribers = subscribers

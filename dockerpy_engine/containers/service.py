@@ -28,11 +28,21 @@ from ..runtime import ContainerdRuntime, create_fifos
 from ..runtime.types import ExitStatus, Mount
 from ..store import Database
 from ..store.containers import ContainerRows
-from . import merge, names, views
+from . import _shm, hostconfig, merge, names, views
 from .detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from .health import HealthConfig, HealthMonitor, new_health
 from .io import RunIO, Subscriber
-from .logs import JsonFileLog, LogEntry, parse_time, read_log
+from .logdrivers import (
+    BaseDriver,
+    LogEntry,
+    LogInfo,
+    merge_log_config,
+    open_log_driver,
+    open_log_reader,
+    validate_log_config,
+)
+from .logdrivers.none import NoneLog
+from .logs import parse_time
 from .probe import run_captured
 from .resolve import resolve
 from .restart import Backoff, RestartPolicy
@@ -95,8 +105,11 @@ class ContainerService:
         exec_root: Path,
         events: EventBus,
         live_restore: bool = True,
+        log_config: dict[str, Any] | None = None,
     ) -> None:
         self._rows = ContainerRows(db)
+        # the daemon's log-driver and log-opts: containers without a LogConfig.Type get them
+        self._default_log = log_config or {"Type": "json-file", "Config": {}}
         self._events = events
         self._runtime = runtime
         self._images = images
@@ -133,9 +146,20 @@ class ContainerService:
         """Set when shutdown() begins: endless streams (stats) end on it."""
         return self._closing
 
-    def log_event(self, c: Container, action: str) -> None:
-        """A container event with dockerd's attributes, e.g. `top`."""
-        self._event(c, action)
+    def log_event(self, c: Container, action: str, **extra: str) -> None:
+        """A container event with dockerd's attributes, for the observers outside the service
+        (top, exec, archive...)."""
+        self._event(c, action, **extra)
+
+    def rootfs_dirs(self, c: Container) -> tuple[Path, list[Path]]:
+        """For containers/files.py (cp, diff, export, commit): the container's directory
+        (upper/, work/, merged/ in it) and its image layers, top-most first."""
+        return self._root / c.id, self._lower_dirs(c)
+
+    def state_lock(self, c: Container) -> asyncio.Lock:
+        """The lock start, restart, pause and remove hold; `docker cp` into a stopped container
+        holds it too, so no task mounts the rootfs being written (dockerd's container lock)."""
+        return self._lock(c.id)
 
     def image_in_use(self, image_id: str) -> tuple[str, bool] | None:
         """(container ID, running) of a container using the image, running ones first."""
@@ -161,6 +185,7 @@ class ContainerService:
     @uninterruptible
     async def create(self, opts: CreateOptions) -> tuple[str, list[str]]:
         """Validate, merge with the image, persist: the container exists once its row commits."""
+        warnings = hostconfig.validate_host_config(opts.host_config, opts.config)
         if opts.name:
             name = names.validate(opts.name)
             self._check_name_free(name)
@@ -177,6 +202,8 @@ class ContainerService:
         image = self._images.get(image_ref)
         config = merge.merge_config(opts.config, image.container_config)
         path, args = merge.command_of(config)
+        log_config = merge_log_config(opts.host_config.get("LogConfig"), self._default_log)
+        validate_log_config(log_config)
         container_id = secrets.token_hex(32)
         directory = self._root / container_id
         hostname = config.get("Hostname") or container_id[:12]
@@ -188,20 +215,25 @@ class ContainerService:
             path=path,
             args=args,
             config=merge.config_for_api(config, hostname, image_ref),
-            host_config=_host_config_defaults(opts.host_config),
+            host_config=hostconfig.adapt_host_config(
+                _host_config_defaults(opts.host_config), lambda ref: self.get(ref).id
+            ),
             log_path=str(directory / f"{container_id}-json.log"),
             resolv_conf_path=str(directory / "resolv.conf"),
             hostname_path=str(directory / "hostname"),
             hosts_path=str(directory / "hosts"),
             layer_chains=image.chain_ids,
         )
+        container.host_config["LogConfig"] = log_config  # inspect shows the effective one
+        if log_config["Type"] != "json-file":
+            container.log_path = ""  # dockerd sets LogPath for json-file only
         await self._images.hold_layers(container_id, image)
         await asyncio.to_thread(self._make_dirs, container)
         self._save(container)
         self._by_id[container_id] = container
         self._by_name[name] = container_id
         self._event(container, "create")
-        return container_id, []
+        return container_id, warnings
 
     def _check_name_free(self, name: str) -> None:
         owner = self._by_name.get(name)
@@ -225,12 +257,19 @@ class ContainerService:
             (directory / sub).mkdir(parents=True, exist_ok=True)
         hostname = c.config["Hostname"]
         Path(c.hostname_path).write_text(hostname + "\n")
+        hc = c.host_config
+        env = hostconfig.probe_environment()
         Path(c.hosts_path).write_text(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-            "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-            "ff02::2\tip6-allrouters\n"
+            hostconfig.hosts_file(hc.get("ExtraHosts"), env.host_gateway_ip)
         )
-        Path(c.resolv_conf_path).write_text(_resolv_conf())
+        Path(c.resolv_conf_path).write_text(
+            hostconfig.resolv_conf(
+                hostconfig.read_host_resolv_conf(),
+                hc.get("Dns"),
+                hc.get("DnsSearch"),
+                hc.get("DnsOptions"),
+            )
+        )
 
     # ------------------------------------------------------------------ start
 
@@ -259,10 +298,16 @@ class ContainerService:
         fifo_dir = self._fifo_root / c.id
         await asyncio.to_thread(_reset_dir, fifo_dir)
         paths = create_fifos(fifo_dir, stdin=bool(c.config.get("OpenStdin")), terminal=c.tty)
-        run_io = RunIO(
-            paths, JsonFileLog(Path(c.log_path)), self._subscribers.setdefault(c.id, set())
-        )
-        spec = await asyncio.to_thread(self._spec_for, c)
+        log_driver = await self._open_log(c)
+        run_io = RunIO(paths, log_driver, self._subscribers.setdefault(c.id, set()))
+        try:
+            spec = await asyncio.to_thread(self._spec_for, c)
+        except BaseException:
+            log_driver.close()
+            raise
+        if hostconfig.needs_shm_mount(c.host_config):  # --ipc shareable: joinable /dev/shm
+            shm_size = hostconfig.shm_size(c.host_config)
+            await asyncio.to_thread(_shm.mount, directory / "shm", shm_size)
         lower = ":".join(str(p) for p in self._lower_dirs(c))
         rootfs = [
             Mount(
@@ -288,6 +333,7 @@ class ContainerService:
             self._live.pop(c.id, None)
             with contextlib.suppress(errdefs.EngineError):
                 await self._runtime.delete(c.id)
+            await asyncio.to_thread(_shm.unmount, directory / "shm")
             c.state.error = exc.message
             c.state.exit_code = _exit_code_for_start_error(exc.message)
             self._save(c)
@@ -330,9 +376,6 @@ class ContainerService:
                 process["user"]["additionalGids"] = list(ids.additional_gids)
         return c, process
 
-    def exec_event(self, c: Container, action: str, **extra: str) -> None:
-        self._event(c, action, **extra)
-
     def _lower_dirs(self, c: Container) -> list[Path]:
         """The image's layer directories, top-most first: held for the container at create,
         so they outlive a forced `rmi` of its image as with dockerd."""
@@ -350,27 +393,40 @@ class ContainerService:
             lambda path: self._read_image_file(c, path),
             c.host_config.get("GroupAdd") or [],
         )
+        # Everything else comes from Config/HostConfig. A running container's spec is only
+        # recomputed for its process (exec after a daemon restart): joins are not resolved.
+        options = hostconfig.spec_options(
+            c.config,
+            c.host_config,
+            [c.path, *c.args],
+            shm_dir=str(self._root / c.id / "shm"),
+            lookup=None if c.id in self._live else self._donor,
+        )
         return build_spec(
             SpecInput(
                 id=c.id,
-                args=[c.path, *c.args],
-                env=list(c.config.get("Env") or []),
-                cwd=c.config.get("WorkingDir") or "/",
                 uid=user.uid,
                 gid=user.gid,
                 additional_gids=list(user.additional_gids),
                 tty=c.tty,
-                hostname=c.config["Hostname"],
-                privileged=bool(c.host_config.get("Privileged")),
-                cap_add=list(c.host_config.get("CapAdd") or []),
-                cap_drop=list(c.host_config.get("CapDrop") or []),
-                read_only=bool(c.host_config.get("ReadonlyRootfs")),
                 etc_files={
                     "/etc/resolv.conf": c.resolv_conf_path,
                     "/etc/hostname": c.hostname_path,
                     "/etc/hosts": c.hosts_path,
                 },
+                **options,
             )
+        )
+
+    def _donor(self, ref: str) -> hostconfig.Donor:
+        """A container whose PID/IPC namespace another joins (`--pid/--ipc container:<ref>`)."""
+        d = self.get(ref)
+        return hostconfig.Donor(
+            id=d.id,
+            status=d.state.status,
+            pid=d.state.pid,
+            host_config=d.host_config,
+            shm_dir=str(self._root / d.id / "shm"),
         )
 
     # ---------------------------------------------------------------- monitor
@@ -387,6 +443,7 @@ class ContainerService:
         await live.io.drain(DRAIN_TIMEOUT)
         with contextlib.suppress(errdefs.NotFound):
             await self._runtime.delete(c.id)
+        await asyncio.to_thread(_shm.unmount, self._root / c.id / "shm")
         self._live.pop(c.id, None)
         if live.health is not None:
             live.health.stop()
@@ -628,6 +685,7 @@ class ContainerService:
             self._save(c)
             with contextlib.suppress(errdefs.NotFound):
                 await self._runtime.delete(c.id)
+            await asyncio.to_thread(_shm.unmount, self._root / c.id / "shm")
             await asyncio.to_thread(_remove_dirs, self._root / c.id, self._fifo_root / c.id)
             self._rows.delete(c.id)
             await self._images.release_holds(c.id)
@@ -723,11 +781,52 @@ class ContainerService:
         """(tty, entries): resolved before the router starts streaming, so a 404 stays a 404."""
         c = self.get(ref)
         live = self._live.get(c.id)
-        stopped = live.io.finished if live is not None else None
-        entries = read_log(
-            Path(c.log_path), opts, live.io.log if live is not None else None, stopped
+        reader = open_log_reader(
+            self._log_config(c), self._log_info(c), live.io.log if live is not None else None
+        )  # raises Unimplemented (501) for drivers that keep nothing to read
+        return c.tty, reader.read(opts)
+
+    @property
+    def default_log_driver(self) -> str:
+        """The daemon's log-driver (what `docker info` shows as LoggingDriver)."""
+        return self._default_log["Type"]
+
+    def _log_config(self, c: Container) -> dict[str, Any]:
+        return c.host_config.get("LogConfig") or self._default_log
+
+    def _log_info(self, c: Container) -> LogInfo:
+        """What the log drivers know of a container (dockerd's logger.Info)."""
+        return LogInfo(
+            container_id=c.id,
+            name=c.name,
+            image_id=c.image_id,
+            image_name=c.config.get("Image") or "",
+            created=c.created,
+            entrypoint=c.path,
+            args=tuple(c.args),
+            labels=dict(c.config.get("Labels") or {}),
+            env=tuple(c.config.get("Env") or ()),
+            directory=self._root / c.id,
+            log_path=Path(c.log_path) if c.log_path else None,
         )
-        return c.tty, entries
+
+    async def _open_log(self, c: Container, reattach: bool = False) -> BaseDriver:
+        """The run's log driver. A driver that cannot start fails the start as dockerd's task
+        creation does; on live restore the container keeps running and only its output is lost
+        (a collector that is down is waited for in the background)."""
+        try:
+            return await open_log_driver(
+                self._log_config(c), self._log_info(c), connect=not reattach
+            )
+        except errdefs.EngineError as exc:
+            if reattach:
+                log.warning("container %s keeps running without its log: %s", c.id[:12], exc)
+                return NoneLog()
+            message = f"failed to create task for container: {exc.message}"
+            c.state.error = message
+            c.state.exit_code = 128
+            self._save(c)
+            raise type(exc)(message) from None
 
     def attach(self, ref: str, opts: AttachOptions) -> tuple[Container, Subscriber | None]:
         """Subscribe to the container's output; None when there is nothing to stream."""
@@ -866,9 +965,8 @@ class ContainerService:
 
     async def _reattach(self, c: Container, task) -> None:
         """Live restore: pick up the FIFOs the shim still holds and watch the task again."""
-        run_io = RunIO(
-            task.io, JsonFileLog(Path(c.log_path)), self._subscribers.setdefault(c.id, set())
-        )
+        log_driver = await self._open_log(c, reattach=True)
+        run_io = RunIO(task.io, log_driver, self._subscribers.setdefault(c.id, set()))
         await run_io.open(reattach=True)
         run_io.created()
         live = _Live(io=run_io)
@@ -918,6 +1016,9 @@ class ContainerService:
             if live.monitor is not None:
                 live.monitor.cancel()
             live.io.close()
+        closing = [live.io.log.wait_closed() for live in self._live.values()]
+        if closing:  # network log drivers deliver what they hold (bounded by their grace)
+            await asyncio.gather(*closing, return_exceptions=True)
         for table in (self._exit_waiters, self._removed_waiters):
             for futures in table.values():
                 for future in futures:
@@ -966,20 +1067,6 @@ def _host_config_defaults(host_config: dict[str, Any]) -> dict[str, Any]:
     if not defaults.get("NetworkMode"):
         defaults["NetworkMode"] = "default"
     return defaults
-
-
-def _resolv_conf() -> str:
-    """The host's resolv.conf without loopback resolvers, which a container cannot reach."""
-    try:
-        lines = Path("/etc/resolv.conf").read_text().splitlines()
-    except OSError:
-        lines = []
-    kept = [
-        line
-        for line in lines
-        if not (line.startswith("nameserver") and (" 127." in line or " ::1" in line))
-    ]
-    return "\n".join(kept) + "\n"
 
 
 def _reset_dir(path: Path) -> None:

@@ -12,7 +12,7 @@ from ...containers.detach import DEFAULT_DETACH_KEYS, parse_detach_keys
 from ...containers.logs import parse_time
 from ...containers.service import ContainerService
 from ...containers.types import AttachOptions, CreateOptions, ListOptions, LogsOptions, StopOptions
-from ...errdefs import InvalidParameter
+from ...errdefs import EngineError, InvalidParameter
 from .._params import json_body, json_response, qbool, qfilters, qint
 from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
 from ..keys import CONTAINERS, EXECS
@@ -223,7 +223,11 @@ async def post_container_attach(request: web.Request) -> web.StreamResponse:
     try:
         if opts.logs:
             log_opts = LogsOptions(stdout=opts.stdout, stderr=opts.stderr)
-            _, entries = svc.logs(container.id, log_opts)
+            try:
+                _, entries = svc.logs(container.id, log_opts)
+            except EngineError as exc:  # past the 101: in-band, as dockerd's attach
+                await conn.write(f"Error attaching: {exc.message}\n".encode())
+                return conn.response
             async for entry in entries:
                 frame = entry.data if tty else stdcopy_frame(STREAMS[entry.stream], entry.data)
                 await conn.write(frame)
