@@ -5,12 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..containers.exec import ExecService
+from ..containers.files import ContainerFiles
 from ..containers.service import ContainerService
 from ..events import EventBus
 from ..images import ImageStore
 from ..system import SystemService
-from .keys import CONTAINERS, EVENTS, EXECS, IMAGES, SYSTEM
+from .keys import CONTAINERS, EVENTS, EXECS, FILES, IMAGES, SYSTEM
 from .middleware import error_middleware, server_headers, version_middleware
+from .routers import container_files as container_files_routes
 from .routers import container_stats as container_stats_routes
 from .routers import containers as container_routes
 from .routers import events as event_routes
@@ -23,6 +25,7 @@ ROUTERS = (
     event_routes,
     container_routes,
     container_stats_routes,
+    container_files_routes,
     exec_routes,
     image_routes,
 )
@@ -45,6 +48,7 @@ def build_app(
     app[IMAGES] = images
     app[SYSTEM] = system
     app[EVENTS] = events
+    app[FILES] = ContainerFiles(containers, images)
     for router in ROUTERS:
         for route in router.ROUTES:
             route.register(app.router)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from ..containers.exec import ExecService
+    from ..containers.files import ContainerFiles
     from ..containers.service import ContainerService
     from ..events import EventBus
     from ..images import ImageStore
@@ -16,5 +17,6 @@ if TYPE_CHECKING:
 CONTAINERS: web.AppKey[ContainerService] = web.AppKey("containers")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 EXECS: web.AppKey[ExecService] = web.AppKey("execs")
+FILES: web.AppKey[ContainerFiles] = web.AppKey("files")
 IMAGES: web.AppKey[ImageStore] = web.AppKey("images")
 SYSTEM: web.AppKey[SystemService] = web.AppKey("system")
