@@ -46,7 +46,7 @@ from .logs import parse_time
 from .probe import run_captured
 from .resolve import resolve
 from .restart import Backoff, RestartPolicy
-from .spec import SpecInput, build_spec
+from .spec import SpecInput, build_spec, linux_resources
 from .types import (
     AttachOptions,
     Container,
@@ -572,6 +572,48 @@ class ContainerService:
     # --------------------------------------------------- pause, rename, prune
 
     @uninterruptible
+    async def update(self, ref: str, changes: dict[str, Any]) -> list[str]:
+        """docker update: new limits (and restart policy) applied live through containerd's
+        Update and kept in the HostConfig; zero values mean "unchanged", as dockerd."""
+        c = self.get(ref)
+        if c.state.status in ("removing", "dead"):
+            raise errdefs.Conflict(
+                f"Cannot update container {c.id}: container is marked for removal"
+            )
+        updated = dict(c.host_config)
+        for key in UPDATABLE_RESOURCES:
+            if changes.get(key):
+                updated[key] = changes[key]
+        if changes.get("RestartPolicy"):
+            policy = RestartPolicy.from_api(changes["RestartPolicy"])
+            if policy.name not in ("", "no") and c.auto_remove:
+                raise errdefs.InvalidParameter(
+                    "Restart policy cannot be updated because AutoRemove is enabled for the "
+                    "container"
+                )
+            updated["RestartPolicy"] = changes["RestartPolicy"]
+        memory, swap = _hc_int(updated, "Memory"), _hc_int(updated, "MemorySwap")
+        if changes.get("Memory") and not changes.get("MemorySwap") and 0 < swap < memory:
+            raise errdefs.InvalidParameter(
+                "Memory limit should be smaller than already set memoryswap limit, update the "
+                "memoryswap at the same time"
+            )
+        warnings = hostconfig.validate_host_config(updated, c.config)
+        async with self._lock(c.id):
+            if c.id in self._live:
+                resources = linux_resources(hostconfig.resources(updated))
+                try:
+                    await self._runtime.update(c.id, resources)
+                except errdefs.EngineError as exc:
+                    raise errdefs.InvalidParameter(
+                        f"Cannot update container {c.id}: {exc.message}"
+                    ) from None
+            c.host_config = updated
+            self._save(c)
+        self._event(c, "update")
+        return warnings
+
+    @uninterruptible
     async def pause(self, ref: str) -> None:
         c = self.get(ref)
         async with self._lock(c.id):
@@ -1024,6 +1066,27 @@ class ContainerService:
                 for future in futures:
                     future.cancel()
             table.clear()
+
+
+UPDATABLE_RESOURCES = (
+    "BlkioWeight",
+    "CpuShares",
+    "CpuPeriod",
+    "CpuQuota",
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
+    "CpusetCpus",
+    "CpusetMems",
+    "Memory",
+    "MemoryReservation",
+    "MemorySwap",
+    "NanoCpus",
+    "PidsLimit",
+)
+
+
+def _hc_int(hc: dict[str, Any], key: str) -> int:
+    return int(hc.get(key) or 0)
 
 
 def _until_filter(values: list[str]) -> float | None:

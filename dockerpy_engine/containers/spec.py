@@ -517,7 +517,7 @@ def _mounts(inp: SpecInput) -> list[dict[str, Any]]:
 
 def _linux(inp: SpecInput, host: HostInfo, caps: list[str]) -> dict[str, Any]:
     devices, device_rules = _devices(inp, host)
-    resources: dict[str, Any] = {"devices": device_rules, **_resources(inp.resources)}
+    resources: dict[str, Any] = {"devices": device_rules, **linux_resources(inp.resources)}
     linux: dict[str, Any] = {
         "namespaces": [ns.to_oci() for ns in inp.namespaces],
         "devices": devices,
@@ -579,7 +579,7 @@ def _allow_char(major: int, minor: int) -> dict[str, Any]:
     return {"allow": True, "type": "c", "major": major, "minor": minor, "access": "rwm"}
 
 
-def _resources(r: Resources) -> dict[str, Any]:
+def linux_resources(r: Resources) -> dict[str, Any]:
     """dockerd's WithResources, leaving out what is unset instead of sending zeros."""
     out: dict[str, Any] = {}
     memory: dict[str, Any] = {}

@@ -89,6 +89,14 @@ async def delete_container(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def post_container_update(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidParameter("invalid update body")
+    warnings = await _svc(request).update(request.match_info["name"], body)
+    return json_response({"Warnings": warnings})
+
+
 async def post_container_pause(request: web.Request) -> web.Response:
     await _svc(request).pause(request.match_info["name"])
     return web.Response(status=204)
@@ -269,6 +277,7 @@ ROUTES = [
     web.post("/containers/{name}/restart", post_container_restart),
     web.post("/containers/{name}/kill", post_container_kill),
     web.post("/containers/{name}/wait", post_container_wait),
+    web.post("/containers/{name}/update", post_container_update),
     web.post("/containers/{name}/pause", post_container_pause),
     web.post("/containers/{name}/unpause", post_container_unpause),
     web.post("/containers/{name}/rename", post_container_rename),
