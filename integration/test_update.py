@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from .conftest import IMAGE
 
@@ -34,3 +35,19 @@ def test_update_restart_policy(cli):
     refused = cli("update", "--restart", "always", auto)
     assert refused.returncode == 1 and "AutoRemove is enabled" in refused.stderr.decode()
     cli("rm", auto)
+
+
+def test_oom_kill_is_reported(cli):
+    result = cli(
+        "run", "--name", "oomer", "--memory", "16m", "--memory-swap", "16m", IMAGE,
+        "sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1",
+    )  # fmt: skip
+    assert result.returncode == 137, result.stderr
+    state = json.loads(cli("inspect", "oomer").stdout)[0]["State"]
+    assert state["OOMKilled"] is True and state["ExitCode"] == 137
+    actions = cli(
+        "events", "--since", f"{time.time() - 60:.3f}", "--until", f"{time.time():.3f}",
+        "--filter", "container=oomer", "--format", "{{.Action}}",
+    ).stdout.decode().split()  # fmt: skip
+    assert "oom" in actions and actions.index("oom") < actions.index("die")
+    cli("rm", "oomer")
