@@ -612,6 +612,9 @@ def _join_by_id(hc: dict[str, Any], resolve_id: Callable[[str], str]) -> None:
     labelled = any(opt.split("=")[0] == "label" for opt in security)
     ipc, pid = hc.get("IpcMode") or "", hc.get("PidMode") or ""
     host_like = ipc == "host" or pid == "host" or bool(hc.get("Privileged"))
+    network = hc.get("NetworkMode") or ""
+    if network.startswith("container:"):
+        hc["NetworkMode"] = "container:" + resolve_id(_container_ref(network))
     for key, mode in (("IpcMode", ipc), ("PidMode", pid)):
         ref = _container_ref(mode)
         if not ref:
@@ -785,6 +788,11 @@ def _namespaces(
         host.append("pid")
     if hc.get("UTSMode") == "host":
         host.append("uts")
+    network = hc.get("NetworkMode") or ""
+    if network == "host":
+        host.append("network")
+    elif network.startswith("container:") and lookup is not None:
+        join["network"] = f"/proc/{_network_donor(_container_ref(network), lookup).pid}/ns/net"
     cgroup = hc.get("CgroupnsMode") == "private" and env.cgroups.cgroup_namespaces
     spec_ns = namespaces(host=host, join=join, cgroup=cgroup)
     return {"namespaces": spec_ns, "shm_size": shm_size}, shm_mounts
@@ -858,6 +866,17 @@ def _pid_donor(ref: str, lookup: Lookup) -> Donor:
             f"cannot join PID of a non running container: {ref}: {exc.message}"
         ) from None
     _check_running(donor, "")
+    return donor
+
+
+def _network_donor(ref: str, lookup: Lookup) -> Donor:
+    """dockerd's getNetworkedContainer."""
+    try:
+        donor = lookup(ref)
+    except errdefs.NotFound as exc:
+        raise errdefs.System(exc.message) from None
+    if donor.status not in ("running", "paused") or donor.pid <= 0:
+        raise errdefs.System(f"cannot join network of a non running container: {ref}")
     return donor
 
 
@@ -1109,10 +1128,13 @@ DEFAULT_HOSTS = (
 )
 
 
-def hosts_file(extra_hosts: Iterable[str] | None, host_gateway_ip: str) -> str:
+def hosts_file(
+    extra_hosts: Iterable[str] | None, host_gateway_ip: str, base: str = DEFAULT_HOSTS
+) -> str:
     """libnetwork's etchosts.Build without a main record (a container without a network
-    address has none): the default entries, then each `--add-host` as "IP<TAB>NAME"."""
-    lines = [DEFAULT_HOSTS]
+    address has none): the default entries (the host's own file for `--network host`), then
+    each `--add-host` as "IP<TAB>NAME"."""
+    lines = [base if base.endswith("\n") or not base else base + "\n"]
     for entry in extra_hosts or ():
         name, _, address = entry.partition(":")
         if address == HOST_GATEWAY_NAME:

@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import signal as signals
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -206,7 +207,9 @@ class ContainerService:
         validate_log_config(log_config)
         container_id = secrets.token_hex(32)
         directory = self._root / container_id
-        hostname = config.get("Hostname") or container_id[:12]
+        network_mode = opts.host_config.get("NetworkMode") or "default"
+        default_hostname = socket.gethostname() if network_mode == "host" else container_id[:12]
+        hostname = config.get("Hostname") or default_hostname
         container = Container(
             id=container_id,
             name=name,
@@ -227,6 +230,7 @@ class ContainerService:
         container.host_config["LogConfig"] = log_config  # inspect shows the effective one
         if log_config["Type"] != "json-file":
             container.log_path = ""  # dockerd sets LogPath for json-file only
+        self._share_network_files(container)
         await self._images.hold_layers(container_id, image)
         await asyncio.to_thread(self._make_dirs, container)
         self._save(container)
@@ -251,25 +255,38 @@ class ContainerService:
                 return name
         raise errdefs.System("could not generate a unique container name")
 
+    def _share_network_files(self, c: Container) -> None:
+        """`--network container:x` shares x's hostname, hosts and resolv.conf files, as dockerd
+        points the joiner at the donor's (the donor was resolved to its ID at create)."""
+        mode = c.host_config.get("NetworkMode") or ""
+        if mode.startswith("container:"):
+            donor = self.get(mode.split(":", 1)[1])
+            c.hostname_path = donor.hostname_path
+            c.hosts_path = donor.hosts_path
+            c.resolv_conf_path = donor.resolv_conf_path
+            c.config["Hostname"] = donor.config["Hostname"]
+
     def _make_dirs(self, c: Container) -> None:
         directory = self._root / c.id
         for sub in ("upper", "work"):
             (directory / sub).mkdir(parents=True, exist_ok=True)
+        if not c.hosts_path.startswith(str(directory)):
+            return  # the network files are another container's
         hostname = c.config["Hostname"]
         Path(c.hostname_path).write_text(hostname + "\n")
         hc = c.host_config
         env = hostconfig.probe_environment()
-        Path(c.hosts_path).write_text(
-            hostconfig.hosts_file(hc.get("ExtraHosts"), env.host_gateway_ip)
-        )
-        Path(c.resolv_conf_path).write_text(
-            hostconfig.resolv_conf(
-                hostconfig.read_host_resolv_conf(),
-                hc.get("Dns"),
-                hc.get("DnsSearch"),
-                hc.get("DnsOptions"),
-            )
-        )
+        host_network = hc.get("NetworkMode") == "host"
+        base = _read_text("/etc/hosts") if host_network else hostconfig.DEFAULT_HOSTS
+        hosts = hostconfig.hosts_file(hc.get("ExtraHosts"), env.host_gateway_ip, base)
+        Path(c.hosts_path).write_text(hosts)
+        host_resolv = hostconfig.read_host_resolv_conf()
+        dns = (hc.get("Dns"), hc.get("DnsSearch"), hc.get("DnsOptions"))
+        if host_network and not any(dns):
+            resolv = host_resolv  # the host's resolvers, loopback ones too, are reachable
+        else:
+            resolv = hostconfig.resolv_conf(host_resolv, *dns)
+        Path(c.resolv_conf_path).write_text(resolv)
 
     # ------------------------------------------------------------------ start
 
@@ -1135,6 +1152,13 @@ def _host_config_defaults(host_config: dict[str, Any]) -> dict[str, Any]:
 def _reset_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True, mode=0o700)
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
 
 
 def dir_size(root: Path) -> int:
