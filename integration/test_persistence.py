@@ -84,3 +84,34 @@ def test_exit_while_daemon_down_is_reconciled(own: Daemon):
     assert quick["Status"] == "exited" and quick["ExitCode"] == 7
     assert own.cli("inspect", "quick-rm").returncode == 1  # --rm honoured across the restart
     own.cli("rm", "quick")
+
+
+def test_live_restore_false_stops_containers_on_shutdown(busybox_tar):
+    """dockerd's default behaviour, kept behind `"live-restore": false` in daemon.json."""
+    d = Daemon()
+    (d.base / "daemon.json").write_text('{"live-restore": false}\n')
+    d.start()
+    try:
+        assert d.cli("import", busybox_tar, IMAGE).returncode == 0
+        info = d.cli("info", "--format", "{{.LiveRestoreEnabled}}").stdout.strip()
+        assert info == b"false"
+        assert (
+            d.cli(
+                "run",
+                "-d",
+                "--stop-timeout",
+                "1",
+                "--name",
+                "stopped-with-daemon",
+                IMAGE,
+                "sleep",
+                "300",
+            ).returncode
+            == 0
+        )
+        d.stop()
+        d.start()
+        after = state(d, "stopped-with-daemon")
+        assert after["Running"] is False and after["Status"] == "exited"
+    finally:
+        d.cleanup()
