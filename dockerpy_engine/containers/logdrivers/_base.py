@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -61,8 +62,13 @@ class LogEntry:
 
     stream: str  # "stdout" | "stderr"
     data: bytes
-    time: str  # RFC 3339, nine fraction digits, UTC (dockerd's RFC3339NanoFixed)
-    time_ns: int = field(default=0, compare=False)
+    time_ns: int
+
+    @property
+    def time(self) -> str:
+        """RFC 3339, nine fraction digits, UTC (dockerd's RFC3339NanoFixed); made only when
+        `--timestamps` asks for it, since formatting every entry would double a read's cost."""
+        return format_time_fixed(self.time_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +268,11 @@ def format_time_nano(ns: int) -> str:
 
 def parse_time_ns(text: str) -> int:
     """RFC 3339 with any number of fraction digits (and 'Z' or an offset) → UNIX nanoseconds."""
+    if text[-1:] == "Z" and (len(text) == 20 or (text[19:20] == "." and text[20:-1].isdigit())):
+        # The fast path for what our logs hold: "2006-01-02T15:04:05.999999999Z".
+        fraction = text[20:-1]
+        nanos = int(fraction.ljust(9, "0")[:9]) if fraction else 0
+        return _epoch_seconds(text[:19]) * 1_000_000_000 + nanos
     body = text.strip()
     offset = 0
     if body.endswith(("Z", "z")):
@@ -273,10 +284,16 @@ def parse_time_ns(text: str) -> int:
     whole, _, fraction = body.partition(".")
     if fraction and not fraction.isdigit():
         raise ValueError(f"invalid time: {text!r}")
-    stamp = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    seconds = int((stamp - _EPOCH).total_seconds()) - offset
+    seconds = _epoch_seconds(whole) - offset
     nanos = int((fraction + "000000000")[:9]) if fraction else 0
     return seconds * 1_000_000_000 + nanos
+
+
+@lru_cache(maxsize=4096)
+def _epoch_seconds(whole: str) -> int:
+    """Cached: the lines of a log share their seconds, and strptime is most of a read's cost."""
+    stamp = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return int((stamp - _EPOCH).total_seconds())
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from ._base import BaseDriver, LogEntry, LogInfo, Message, format_time_fixed, format_time_nano
+from ._base import BaseDriver, LogEntry, LogInfo, Message, format_time_nano
 from ._base import parse_time_ns as _parse_time_ns
 from ._files import FileReader, LogFile
 from ._options import (
@@ -108,9 +108,7 @@ class JsonCodec:
             if not isinstance(item, dict):
                 continue
             stream = item.get("stream", "")
-            entries.append(
-                LogEntry(stream, item.get("log", "").encode(), format_time_fixed(stamp), stamp)
-            )
+            entries.append(LogEntry(stream, item.get("log", "").encode(), stamp))
         return entries, end
 
 

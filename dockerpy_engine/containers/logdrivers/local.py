@@ -18,7 +18,7 @@ import struct
 from collections.abc import Mapping
 from pathlib import Path
 
-from ._base import BaseDriver, LogEntry, LogInfo, Message, format_time_fixed
+from ._base import BaseDriver, LogEntry, LogInfo, Message
 from ._files import FileReader, LogFile
 from ._options import (
     ATTRIBUTE_KEYS,
@@ -203,7 +203,7 @@ class LocalCodec:
             pos = end
             if not partial or partial.get(1):
                 line += b"\n"  # dockerd's local decoder gives complete lines their newline back
-            entries.append(LogEntry(source, line, format_time_fixed(time_ns), time_ns))
+            entries.append(LogEntry(source, line, time_ns))
         return entries, pos
 
 
