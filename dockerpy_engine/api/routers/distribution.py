@@ -1,0 +1,167 @@
+"""Registry endpoints: pull (POST /images/create?fromImage=…), push, login, distribution.
+
+Pull and push answer with dockerd's progress stream. The response is prepared when the
+first progress line is written, as dockerd's WriteFlusher does: an error raised before
+that (bad reference, manifest unknown, nothing to push) is an ordinary JSON error with its
+status; after it, errors go in-band (`{"errorDetail": …, "error": …}`) and the stream ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from aiohttp import web
+
+from ...distribution import (
+    AuthConfig,
+    DistributionInspect,
+    LoginReport,
+    Progress,
+    PullOptions,
+    PushOptions,
+    decode_auth_header,
+    format_error,
+)
+from ...distribution.manifests import parse_platform
+from ...errdefs import EngineError, InvalidParameter
+from ...images.reference import InvalidReference, Reference, parse, validate_digest
+from ...version import api_less_than
+from .._params import json_body, json_response
+from ..keys import DISTRIBUTION
+from ..middleware import API_VERSION_KEY
+
+log = logging.getLogger(__name__)
+
+AUTH_HEADER = "X-Registry-Auth"
+
+
+class DistributionBackend(Protocol):
+    async def pull(self, ref: Reference, options: PullOptions, progress: Progress) -> None: ...
+    async def push(self, ref: Reference, options: PushOptions, progress: Progress) -> None: ...
+    async def login(self, auth: AuthConfig) -> LoginReport: ...
+    async def inspect(self, ref: Reference, auth: AuthConfig) -> DistributionInspect: ...
+
+
+class _LazyStream:
+    """A JSON progress response whose headers go out with the first line."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self.response: web.StreamResponse | None = None
+
+    async def write(self, data: bytes) -> None:
+        if self.response is None:
+            response = web.StreamResponse(status=200)
+            response.content_type = "application/json"
+            await response.prepare(self._request)
+            self.response = response
+        await self.response.write(data)
+
+    async def finish(self) -> web.StreamResponse:
+        if self.response is None:
+            await self.write(b"")
+        assert self.response is not None
+        await self.response.write_eof()
+        return self.response
+
+
+async def _progress_stream(
+    request: web.Request, work: Callable[[Progress], Awaitable[None]]
+) -> web.StreamResponse:
+    stream = _LazyStream(request)
+    progress = Progress(stream.write)
+    try:
+        await work(progress)
+    except EngineError as exc:
+        if not progress.started:
+            raise
+        log.info("%s %s failed in-band: %s", request.method, request.path, exc.message)
+        await stream.write(format_error(exc.message))
+    except (ConnectionError, web.HTTPException):
+        raise
+    except Exception as exc:  # a bug after the stream started: say it in-band, keep serving
+        if not progress.started:
+            raise
+        log.exception("%s %s failed", request.method, request.path)
+        await stream.write(format_error(str(exc) or repr(exc)))
+    return await stream.finish()
+
+
+def _pull_reference(image: str, tag: str) -> Reference:
+    """dockerd's postImagesCreate: `fromImage` (a trailing `:` of `pull -a` dropped) plus
+    `tag`, which may be a digest; no tag and none in the name means every tag."""
+    ref = parse(image.removesuffix(":"))
+    if not tag:
+        return ref
+    try:
+        digest = validate_digest(tag)
+    except InvalidReference:
+        return ref.with_tag(tag)
+    return Reference(ref.domain, ref.path, None, digest)
+
+
+async def post_images_pull(request: web.Request) -> web.StreamResponse:
+    """POST /images/create?fromImage=…&tag=…&platform=… (docker pull, `-a`, by digest).
+
+    A bad X-Registry-Auth is ignored, as dockerd does for pulls; `platform` is read from
+    API 1.32 on.
+    """
+    ref = _pull_reference(request.query.get("fromImage", ""), request.query.get("tag", ""))
+    platform = None
+    raw_platform = request.query.get("platform", "")
+    if raw_platform and not api_less_than(request[API_VERSION_KEY], "1.32"):
+        platform = parse_platform(raw_platform)
+    options = PullOptions(platform, decode_auth_header(request.headers.get(AUTH_HEADER, "")))
+    backend = request.app[DISTRIBUTION]
+    return await _progress_stream(request, lambda p: backend.pull(ref, options, p))
+
+
+async def _push_auth(request: web.Request) -> AuthConfig:
+    """X-Registry-Auth, or (old clients) the credentials as the JSON body."""
+    header = request.headers.get(AUTH_HEADER, "")
+    if header:
+        return decode_auth_header(header, strict=True)
+    body = await json_body(request, required=False)
+    if body is None:
+        return AuthConfig()
+    try:
+        return AuthConfig.from_api(body)
+    except InvalidParameter as exc:
+        raise InvalidParameter(f"Bad parameters and missing X-Registry-Auth: {exc}") from None
+
+
+async def post_image_push(request: web.Request) -> web.StreamResponse:
+    """POST /images/{name}/push?tag=…: one tag, or every tag of the repository."""
+    ref = parse(request.match_info["name"])
+    if ref.digest is not None:
+        raise InvalidParameter("cannot push a digest reference")
+    tag = request.query.get("tag", "")
+    if tag:
+        ref = ref.with_tag(tag)
+    options = PushOptions(await _push_auth(request))
+    backend = request.app[DISTRIBUTION]
+    return await _progress_stream(request, lambda p: backend.push(ref, options, p))
+
+
+async def post_auth(request: web.Request) -> web.Response:
+    """POST /auth (docker login): the registry checks the credentials; 401 if it refuses."""
+    body = await json_body(request)
+    report = await request.app[DISTRIBUTION].login(AuthConfig.from_api(body))
+    return json_response(report.to_api())
+
+
+async def get_distribution_json(request: web.Request) -> web.Response:
+    """GET /distribution/{name}/json: descriptor and platforms, straight from the registry."""
+    ref = parse(request.match_info["name"])
+    auth = decode_auth_header(request.headers.get(AUTH_HEADER, ""), strict=True)
+    result = await request.app[DISTRIBUTION].inspect(ref, auth)
+    return json_response(result.to_api())
+
+
+ROUTES = [
+    web.post("/auth", post_auth),
+    web.post("/images/{name:.+}/push", post_image_push),
+    web.get("/distribution/{name:.+}/json", get_distribution_json),
+]

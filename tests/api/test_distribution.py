@@ -1,0 +1,116 @@
+"""api/routers/distribution.py on a fake backend: errors before and after the stream starts."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import orjson
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from dockerpy_engine import errdefs
+from dockerpy_engine.api.app import VERSION_PREFIX
+from dockerpy_engine.api.keys import DISTRIBUTION
+from dockerpy_engine.api.middleware import error_middleware, version_middleware
+from dockerpy_engine.api.routers import distribution, images
+from dockerpy_engine.distribution import LoginReport, Progress
+
+
+class FakeDistribution:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    async def pull(self, ref, options, progress: Progress) -> None:
+        self.calls.append(("pull", (str(ref), options)))
+        if ref.path == "library/missing":
+            raise errdefs.NotFound(f"manifest for {ref.familiar_string()} not found")
+        await progress.message(ref.tag or ref.digest or "", "Pulling from x")
+        if ref.path == "library/broken":
+            raise errdefs.System("filesystem layer verification failed for digest sha256:x")
+        await progress.message("", "Status: Downloaded newer image for x")
+
+    async def push(self, ref, options, progress: Progress) -> None:
+        self.calls.append(("push", (str(ref), options)))
+        await progress.message("", f"The push refers to repository [{ref.name}]")
+
+    async def login(self, auth) -> LoginReport:
+        if auth.password != "pw":
+            raise errdefs.Unauthorized("login attempt to http://r/v2/ failed with status: 401")
+        return LoginReport(identity_token="")
+
+    async def inspect(self, ref, auth):
+        raise errdefs.NotFound("nope")
+
+
+@pytest.fixture
+async def api():
+    app = web.Application(middlewares=[error_middleware, version_middleware])
+    backend = FakeDistribution()
+    app[DISTRIBUTION] = backend  # type: ignore[assignment]
+    for route in [*distribution.ROUTES, *images.ROUTES]:
+        route.register(app.router)
+        web.RouteDef(route.method, VERSION_PREFIX + route.path, route.handler, {}).register(
+            app.router
+        )
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield client, backend
+    await client.close()
+
+
+def _lines(body: bytes) -> list[dict]:
+    return [orjson.loads(line) for line in body.split(b"\r\n") if line]
+
+
+async def test_pull_stream_and_parameters(api):
+    client, backend = api
+    auth = base64.urlsafe_b64encode(json.dumps({"username": "u", "password": "p"}).encode())
+    response = await client.post(
+        "/v1.50/images/create",
+        params={"fromImage": "127.0.0.1:5000/app", "tag": "1", "platform": "linux/arm64"},
+        headers={"X-Registry-Auth": auth.decode().rstrip("=")},
+    )
+    assert response.status == 200
+    assert _lines(await response.read())[0] == {"status": "Pulling from x", "id": "1"}
+    ref, options = backend.calls[-1][1]
+    assert ref == "127.0.0.1:5000/app:1"
+    assert str(options.platform) == "linux/arm64" and options.auth.username == "u"
+    digest = "sha256:" + "a" * 64
+    await client.post("/images/create", params={"fromImage": "busybox", "tag": digest})
+    assert backend.calls[-1][1][0] == f"docker.io/library/busybox@{digest}"
+    await client.post("/images/create", params={"fromImage": "busybox:"})  # pull -a
+    assert backend.calls[-1][1][0] == "docker.io/library/busybox"
+
+
+async def test_errors_before_the_stream_are_plain_and_after_it_in_band(api):
+    client, _ = api
+    missing = await client.post("/images/create", params={"fromImage": "missing", "tag": "1"})
+    assert missing.status == 404
+    assert (await missing.json())["message"] == "manifest for missing:1 not found"
+    bad = await client.post("/images/create", params={"fromImage": "UPPER"})
+    assert bad.status == 400
+    broken = await client.post("/images/create", params={"fromImage": "broken", "tag": "1"})
+    assert broken.status == 200
+    last = _lines(await broken.read())[-1]
+    message = "filesystem layer verification failed for digest sha256:x"
+    assert last == {"errorDetail": {"message": message}, "error": message}
+
+
+async def test_push_and_auth(api):
+    client, backend = api
+    pushed = await client.post("/images/127.0.0.1:5000/app/push", params={"tag": "1"}, data="{}")
+    assert pushed.status == 200
+    assert backend.calls[-1][1][0] == "127.0.0.1:5000/app:1"
+    digest = await client.post("/images/app@sha256:" + "a" * 64 + "/push")
+    assert digest.status == 400
+    bad_header = await client.post("/images/app/push", headers={"X-Registry-Auth": "%%"})
+    assert bad_header.status == 400
+    ok = await client.post("/auth", json={"username": "u", "password": "pw"})
+    assert await ok.json() == {"IdentityToken": "", "Status": "Login Succeeded"}
+    refused = await client.post("/auth", json={"username": "u", "password": "x"})
+    assert refused.status == 401
+    assert "failed with status: 401" in (await refused.json())["message"]
+    inspect = await client.get("/distribution/app:1/json")
+    assert inspect.status == 404
