@@ -1,0 +1,147 @@
+"""Helpers shared by the actions: docker's `--format` contexts, JSON re-indenting for inspect,
+per-object error collection, and jsonmessage display."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cli.api import APIError, CLIError
+from cli.env import Env
+from cli.format import FormatError, Formatter
+
+__all__ = [
+    "filters_param",
+    "for_each",
+    "indent_json",
+    "print_json_messages",
+    "render",
+]
+
+
+def filters_param(filters: list[str]) -> str | None:
+    """`--filter k=v` flags as the API's JSON (`{"k":{"v":true}}`); None when there are none."""
+    if not filters:
+        return None
+    doc: dict[str, dict[str, bool]] = {}
+    for f in filters:
+        key, eq, value = f.partition("=")
+        if not eq:
+            raise CLIError("bad format of filter (expected name=value)", 125)
+        doc.setdefault(key.strip().lower(), {})[value.strip()] = True
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def render(env: Env, fmt: str, headers: dict[str, str], contexts: Iterable[Any]) -> None:
+    """Print contexts through a docker format string (table/json/template)."""
+    try:
+        formatter = Formatter(fmt, headers)
+        formatter.render(contexts, env.out.write)
+    except FormatError as e:
+        raise CLIError(str(e)) from None
+
+
+def for_each(env: Env, refs: list[str], fn: Callable[[str], str | None], summary: str = "") -> int:
+    """Apply fn to each ref; print what it returns (the ref, usually) on stdout and errors on
+    stderr as they come; exit 1 if any failed. `summary` (e.g. `failed to start containers`)
+    adds docker's closing `Error: <summary>: a, b` line."""
+    failed: list[str] = []
+    for ref in refs:
+        try:
+            line = fn(ref)
+        except APIError as e:
+            env.err.write(f"{e}\n")
+            failed.append(ref)
+            continue
+        if line is not None:
+            env.out.write(line + "\n")
+            env.out.flush()
+    if failed:
+        if summary:
+            env.err.write(f"Error: {summary}: {', '.join(failed)}\n")
+        return 1
+    return 0
+
+
+def indent_json(raw: bytes | str, indent: str = "    ") -> str:
+    """Go's json.Indent(dst, src, "", indent): re-indent raw JSON text keeping its key order,
+    number literals and string escapes exactly; empty objects and arrays stay `{}`/`[]`."""
+    s = raw.decode() if isinstance(raw, bytes) else raw
+    out: list[str] = []
+    depth = 0
+    i = 0
+    n = len(s)
+    need_indent = False  # an opening bracket was written; next value goes on a new line
+    while i < n:
+        c = s[i]
+        if c in " \t\r\n":
+            i += 1
+            continue
+        if need_indent and c not in "]}":
+            out.append("\n" + indent * depth)
+            need_indent = False
+        if c == '"':
+            j = i + 1
+            while True:
+                k = s.find('"', j)
+                if k < 0:
+                    k = n - 1
+                    break
+                b = k - 1
+                slashes = 0
+                while s[b] == "\\":
+                    slashes += 1
+                    b -= 1
+                if slashes % 2 == 0:
+                    break
+                j = k + 1
+            out.append(s[i : k + 1])
+            i = k + 1
+            continue
+        if c in "{[":
+            out.append(c)
+            depth += 1
+            need_indent = True
+        elif c in "}]":
+            depth -= 1
+            if need_indent:  # empty
+                need_indent = False
+            else:
+                out.append("\n" + indent * depth)
+            out.append(c)
+        elif c == ",":
+            out.append(",\n" + indent * depth)
+        elif c == ":":
+            out.append(": ")
+        else:
+            j = i
+            while j < n and s[j] not in ' \t\r\n,:]}"{[':
+                j += 1
+            out.append(s[i:j])
+            i = j
+            continue
+        i += 1
+    return "".join(out)
+
+
+def print_json_messages(env: Env, lines: Iterable[bytes]) -> None:
+    """jsonmessage.DisplayJSONMessagesStream without a terminal: `stream` text as is, `status`
+    lines (prefixed `id: `), and an `error` ends the command with that message."""
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if msg.get("errorDetail") or msg.get("error"):
+            detail = msg.get("errorDetail") or {}
+            raise CLIError(detail.get("message") or msg.get("error") or "unknown error")
+        if "stream" in msg:
+            env.out.write(msg["stream"])
+        elif msg.get("status"):
+            prefix = f"{msg['id']}: " if msg.get("id") else ""
+            progress = msg.get("progress") or ""
+            env.out.write(f"{prefix}{msg['status']}{' ' + progress if progress else ''}\n")
+        env.out.flush()

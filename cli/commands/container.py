@@ -1,0 +1,762 @@
+"""Container commands and their docker flags (management form `container X` and shortcuts).
+Each function only turns its flags into an options dataclass and calls cli.actions.container."""
+
+from typing import Annotated
+
+from cli._command import Arg, Opt, command
+from cli.commands import _parsers
+from cli.env import Env
+
+_FORMAT_TABLE_HELP = (
+    "Format output using a custom template:\n"
+    "'table':            Print output in table format with column headers (default)\n"
+    "'table TEMPLATE':   Print output in table format using the given Go template\n"
+    "'json':             Print in JSON format\n"
+    "'TEMPLATE':         Print output using the given Go template.\n"
+    "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
+    "output with templates"
+)
+_FORMAT_HELP = (
+    "Format output using a custom template:\n"
+    "'json':             Print in JSON format\n"
+    "'TEMPLATE':         Print output using the given Go template.\n"
+    "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
+    "output with templates"
+)
+_FILTER = Opt(
+    "-f",
+    "--filter",
+    metavar="filter",
+    parse=_parsers.filter_value,
+    help="Filter output based on conditions provided",
+)
+
+
+@command(
+    "container ls", "List containers", aliases=("container list", "container ps", "ps"), max_args=0
+)
+def ps(
+    env: Env,
+    all: Annotated[
+        bool, Opt("-a", "--all", help="Show all containers (default shows just running)")
+    ] = False,
+    filter: Annotated[list[str], _FILTER] = [],  # noqa: B006 - the parser builds new lists
+    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    last: Annotated[
+        int, Opt("-n", "--last", help="Show n last created containers (includes all states)")
+    ] = -1,
+    latest: Annotated[
+        bool, Opt("-l", "--latest", help="Show the latest created container (includes all states)")
+    ] = False,
+    no_trunc: Annotated[bool, Opt("--no-trunc", help="Don't truncate output")] = False,
+    quiet: Annotated[bool, Opt("-q", "--quiet", help="Only display container IDs")] = False,
+    size: Annotated[bool, Opt("-s", "--size", help="Display total file sizes")] = False,
+) -> int:
+    from cli.actions import container as act
+
+    return act.ps(
+        env,
+        act.PsOptions(
+            all=all,
+            quiet=quiet,
+            size=size,
+            last=last,
+            latest=latest,
+            no_trunc=no_trunc,
+            filters=filter,
+            format=format,
+        ),
+    )
+
+
+@command(
+    "container inspect",
+    "Display detailed information on one or more containers",
+    usage="[OPTIONS] CONTAINER [CONTAINER...]",
+    min_args=1,
+)
+def container_inspect(
+    env: Env,
+    containers: Annotated[list[str], Arg("CONTAINER")],
+    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    size: Annotated[bool, Opt("-s", "--size", help="Display total file sizes")] = False,
+) -> int:
+    from cli.actions import container as act
+
+    return act.inspect(env, act.InspectOptions(containers, format, size, "container"))
+
+
+@command(
+    "inspect",
+    "Return low-level information on Docker objects",
+    usage="[OPTIONS] NAME|ID [NAME|ID...]",
+    min_args=1,
+)
+def inspect(
+    env: Env,
+    refs: Annotated[list[str], Arg("NAME|ID")],
+    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    size: Annotated[
+        bool, Opt("-s", "--size", help="Display total file sizes if the type is container")
+    ] = False,
+    type: Annotated[str, Opt("--type", help="Only inspect objects of the given type")] = "",
+) -> int:
+    from cli.actions import container as act
+
+    return act.inspect(env, act.InspectOptions(refs, format, size, type))
+
+
+@command(
+    "container logs",
+    "Fetch the logs of a container",
+    usage="[OPTIONS] CONTAINER",
+    aliases=("logs",),
+    min_args=1,
+    max_args=1,
+)
+def logs(
+    env: Env,
+    container: Annotated[str, Arg("CONTAINER")],
+    details: Annotated[bool, Opt("--details", help="Show extra details provided to logs")] = False,
+    follow: Annotated[bool, Opt("-f", "--follow", help="Follow log output")] = False,
+    since: Annotated[
+        str,
+        Opt(
+            "--since",
+            help="Show logs since timestamp (e.g. "
+            '"2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+        ),
+    ] = "",
+    tail: Annotated[
+        str, Opt("-n", "--tail", help="Number of lines to show from the end of the logs")
+    ] = "all",
+    timestamps: Annotated[bool, Opt("-t", "--timestamps", help="Show timestamps")] = False,
+    until: Annotated[
+        str,
+        Opt(
+            "--until",
+            help="Show logs before a timestamp (e.g. "
+            '"2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+        ),
+    ] = "",
+) -> int:
+    from cli.actions import container as act
+
+    return act.logs(
+        env, act.LogsOptions(container, follow, tail, since, until, timestamps, details)
+    )
+
+
+# -- create / run: docker's containerOptions (the common subset) -------------------------------
+
+
+def _config(image: str, command: list[str], **kw: object) -> "object":
+    from cli.actions.container import ContainerConfig
+
+    return ContainerConfig(image=image, command=command, **kw)  # type: ignore[arg-type]
+
+
+_L = "list"
+
+
+def _container_flags(
+    *,
+    name: str,
+    env_: list[str],
+    env_file: list[str],
+    label: list[str],
+    label_file: list[str],
+    workdir: str,
+    user: str,
+    hostname: str,
+    entrypoint: str | None,
+    interactive: bool,
+    tty: bool,
+    attach: list[str],
+    restart: str,
+    rm: bool,
+    stop_signal: str,
+    stop_timeout: int | None,
+    init: bool | None,
+    privileged: bool,
+    read_only: bool,
+    cap_add: list[str],
+    cap_drop: list[str],
+    memory: int | None,
+    cpus: int | None,
+    pids_limit: int | None,
+    health_cmd: str,
+    health_interval: int | None,
+    health_timeout: int | None,
+    health_start_period: int | None,
+    health_start_interval: int | None,
+    health_retries: int | None,
+    no_healthcheck: bool,
+    network: str,
+    volume: list[str],
+    log_driver: str,
+    log_opt: list[str],
+    platform: str,
+) -> dict[str, object]:
+    return dict(
+        name=name,
+        env=env_,
+        env_files=env_file,
+        labels=label,
+        label_files=label_file,
+        workdir=workdir,
+        user=user,
+        hostname=hostname,
+        entrypoint=entrypoint,
+        interactive=interactive,
+        tty=tty,
+        attach=attach,
+        restart=restart,
+        auto_remove=rm,
+        stop_signal=stop_signal,
+        stop_timeout=stop_timeout,
+        init=init,
+        privileged=privileged,
+        read_only=read_only,
+        cap_add=cap_add,
+        cap_drop=cap_drop,
+        memory=memory or 0,
+        nano_cpus=cpus or 0,
+        pids_limit=pids_limit or 0,
+        health_cmd=health_cmd,
+        health_interval=health_interval or 0,
+        health_timeout=health_timeout or 0,
+        health_start_period=health_start_period or 0,
+        health_start_interval=health_start_interval or 0,
+        health_retries=health_retries or 0,
+        no_healthcheck=no_healthcheck,
+        network=network,
+        volumes=volume,
+        log_driver=log_driver,
+        log_opts=log_opt,
+        platform=platform,
+    )
+
+
+# The flags of create and run, declared once and shared by both signatures.
+AttachF = Annotated[
+    list[str], Opt("-a", "--attach", metavar=_L, help="Attach to STDIN, STDOUT or STDERR")
+]
+CapAddF = Annotated[list[str], Opt("--cap-add", metavar=_L, help="Add Linux capabilities")]
+CapDropF = Annotated[list[str], Opt("--cap-drop", metavar=_L, help="Drop Linux capabilities")]
+CpusF = Annotated[
+    int | None, Opt("--cpus", metavar="decimal", parse=_parsers.cpus, help="Number of CPUs")
+]
+EntrypointF = Annotated[
+    str | None, Opt("--entrypoint", help="Overwrite the default ENTRYPOINT of the image")
+]
+EnvF = Annotated[list[str], Opt("-e", "--env", metavar=_L, help="Set environment variables")]
+EnvFileF = Annotated[
+    list[str], Opt("--env-file", metavar=_L, help="Read in a file of environment variables")
+]
+HealthCmdF = Annotated[str, Opt("--health-cmd", help="Command to run to check health")]
+HealthIntervalF = Annotated[
+    int | None,
+    Opt(
+        "--health-interval",
+        metavar="duration",
+        parse=_parsers.duration_ns,
+        show_default="0s",
+        help="Time between running the check (ms|s|m|h)",
+    ),
+]
+HealthRetriesF = Annotated[
+    int | None,
+    Opt("--health-retries", metavar="int", help="Consecutive failures needed to report unhealthy"),
+]
+HealthStartIntervalF = Annotated[
+    int | None,
+    Opt(
+        "--health-start-interval",
+        metavar="duration",
+        parse=_parsers.duration_ns,
+        show_default="0s",
+        help="Time between running the check during the start period (ms|s|m|h)",
+    ),
+]
+HealthStartPeriodF = Annotated[
+    int | None,
+    Opt(
+        "--health-start-period",
+        metavar="duration",
+        parse=_parsers.duration_ns,
+        show_default="0s",
+        help="Start period for the container to initialize before starting health-retries "
+        "countdown (ms|s|m|h)",
+    ),
+]
+HealthTimeoutF = Annotated[
+    int | None,
+    Opt(
+        "--health-timeout",
+        metavar="duration",
+        parse=_parsers.duration_ns,
+        show_default="0s",
+        help="Maximum time to allow one check to run (ms|s|m|h)",
+    ),
+]
+HostnameF = Annotated[str, Opt("-h", "--hostname", help="Container host name")]
+InitF = Annotated[
+    bool | None,
+    Opt(
+        "--init", help="Run an init inside the container that forwards signals and reaps processes"
+    ),
+]
+InteractiveF = Annotated[
+    bool, Opt("-i", "--interactive", help="Keep STDIN open even if not attached")
+]
+LabelF = Annotated[list[str], Opt("-l", "--label", metavar=_L, help="Set meta data on a container")]
+LabelFileF = Annotated[
+    list[str], Opt("--label-file", metavar=_L, help="Read in a line delimited file of labels")
+]
+LogDriverF = Annotated[str, Opt("--log-driver", help="Logging driver for the container")]
+LogOptF = Annotated[list[str], Opt("--log-opt", metavar=_L, help="Log driver options")]
+MemoryF = Annotated[
+    int | None,
+    Opt("-m", "--memory", metavar="bytes", parse=_parsers.ram_bytes, help="Memory limit"),
+]
+NameF = Annotated[str, Opt("--name", help="Assign a name to the container")]
+NetworkF = Annotated[
+    str, Opt("--network", metavar="network", help="Connect a container to a network")
+]
+NoHealthcheckF = Annotated[
+    bool, Opt("--no-healthcheck", help="Disable any container-specified HEALTHCHECK")
+]
+PidsLimitF = Annotated[
+    int | None,
+    Opt("--pids-limit", metavar="int", help="Tune container pids limit (set -1 for unlimited)"),
+]
+PlatformF = Annotated[
+    str, Opt("--platform", help="Set platform if server is multi-platform capable")
+]
+PrivilegedF = Annotated[
+    bool, Opt("--privileged", help="Give extended privileges to this container")
+]
+ReadOnlyF = Annotated[
+    bool, Opt("--read-only", help="Mount the container's root filesystem as read only")
+]
+RestartF = Annotated[
+    str,
+    Opt("--restart", show_default='"no"', help="Restart policy to apply when a container exits"),
+]
+RmF = Annotated[
+    bool,
+    Opt(
+        "--rm",
+        help="Automatically remove the container and its associated anonymous volumes when it "
+        "exits",
+    ),
+]
+StopSignalF = Annotated[str, Opt("--stop-signal", help="Signal to stop the container")]
+StopTimeoutF = Annotated[
+    int | None,
+    Opt("--stop-timeout", metavar="int", help="Timeout (in seconds) to stop a container"),
+]
+TtyF = Annotated[bool, Opt("-t", "--tty", help="Allocate a pseudo-TTY")]
+UserF = Annotated[
+    str, Opt("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])")
+]
+VolumeF = Annotated[list[str], Opt("-v", "--volume", metavar=_L, help="Bind mount a volume")]
+WorkdirF = Annotated[str, Opt("-w", "--workdir", help="Working directory inside the container")]
+
+
+@command(
+    "container create",
+    "Create a new container",
+    usage="[OPTIONS] IMAGE [COMMAND] [ARG...]",
+    aliases=("create",),
+    min_args=1,
+    interspersed=False,
+)
+def create(
+    env: Env,
+    image: Annotated[str, Arg("IMAGE")],
+    command: Annotated[list[str], Arg("[COMMAND] [ARG...]")] = [],  # noqa: B006
+    attach: AttachF = [],  # noqa: B006
+    cap_add: CapAddF = [],  # noqa: B006
+    cap_drop: CapDropF = [],  # noqa: B006
+    cpus: CpusF = None,
+    entrypoint: EntrypointF = None,
+    env_: EnvF = [],  # noqa: B006
+    env_file: EnvFileF = [],  # noqa: B006
+    health_cmd: HealthCmdF = "",
+    health_interval: HealthIntervalF = None,
+    health_retries: HealthRetriesF = None,
+    health_start_interval: HealthStartIntervalF = None,
+    health_start_period: HealthStartPeriodF = None,
+    health_timeout: HealthTimeoutF = None,
+    hostname: HostnameF = "",
+    init: InitF = None,
+    interactive: InteractiveF = False,
+    label: LabelF = [],  # noqa: B006
+    label_file: LabelFileF = [],  # noqa: B006
+    log_driver: LogDriverF = "",
+    log_opt: LogOptF = [],  # noqa: B006
+    memory: MemoryF = None,
+    name: NameF = "",
+    network: NetworkF = "",
+    no_healthcheck: NoHealthcheckF = False,
+    pids_limit: PidsLimitF = None,
+    platform: PlatformF = "",
+    privileged: PrivilegedF = False,
+    read_only: ReadOnlyF = False,
+    restart: RestartF = "",
+    rm: RmF = False,
+    stop_signal: StopSignalF = "",
+    stop_timeout: StopTimeoutF = None,
+    tty: TtyF = False,
+    user: UserF = "",
+    volume: VolumeF = [],  # noqa: B006
+    workdir: WorkdirF = "",
+    quiet: Annotated[bool, Opt("-q", "--quiet", help="Suppress the pull output")] = False,
+) -> int:
+    from cli.actions import container as act
+
+    flags = _container_flags(
+        **{
+            k: v
+            for k, v in locals().items()
+            if k not in ("env", "image", "command", "quiet", "act")
+        }
+    )
+    return act.create(env, act.CreateOptions(_config(image, command, **flags), quiet))  # type: ignore[arg-type]
+
+
+@command(
+    "container run",
+    "Create and run a new container from an image",
+    usage="[OPTIONS] IMAGE [COMMAND] [ARG...]",
+    aliases=("run",),
+    min_args=1,
+    interspersed=False,
+)
+def run(
+    env: Env,
+    image: Annotated[str, Arg("IMAGE")],
+    command: Annotated[list[str], Arg("[COMMAND] [ARG...]")] = [],  # noqa: B006
+    attach: AttachF = [],  # noqa: B006
+    cap_add: CapAddF = [],  # noqa: B006
+    cap_drop: CapDropF = [],  # noqa: B006
+    cpus: CpusF = None,
+    detach: Annotated[
+        bool, Opt("-d", "--detach", help="Run container in background and print container ID")
+    ] = False,
+    detach_keys: Annotated[
+        str, Opt("--detach-keys", help="Override the key sequence for detaching a container")
+    ] = "",
+    entrypoint: EntrypointF = None,
+    env_: EnvF = [],  # noqa: B006
+    env_file: EnvFileF = [],  # noqa: B006
+    health_cmd: HealthCmdF = "",
+    health_interval: HealthIntervalF = None,
+    health_retries: HealthRetriesF = None,
+    health_start_interval: HealthStartIntervalF = None,
+    health_start_period: HealthStartPeriodF = None,
+    health_timeout: HealthTimeoutF = None,
+    hostname: HostnameF = "",
+    init: InitF = None,
+    interactive: InteractiveF = False,
+    label: LabelF = [],  # noqa: B006
+    label_file: LabelFileF = [],  # noqa: B006
+    log_driver: LogDriverF = "",
+    log_opt: LogOptF = [],  # noqa: B006
+    memory: MemoryF = None,
+    name: NameF = "",
+    network: NetworkF = "",
+    no_healthcheck: NoHealthcheckF = False,
+    pids_limit: PidsLimitF = None,
+    platform: PlatformF = "",
+    privileged: PrivilegedF = False,
+    read_only: ReadOnlyF = False,
+    restart: RestartF = "",
+    rm: RmF = False,
+    sig_proxy: Annotated[
+        bool, Opt("--sig-proxy", help="Proxy received signals to the process")
+    ] = True,
+    stop_signal: StopSignalF = "",
+    stop_timeout: StopTimeoutF = None,
+    tty: TtyF = False,
+    user: UserF = "",
+    volume: VolumeF = [],  # noqa: B006
+    workdir: WorkdirF = "",
+) -> int:
+    from cli.actions import container as act
+
+    flags = _container_flags(
+        **{
+            k: v
+            for k, v in locals().items()
+            if k not in ("env", "image", "command", "detach", "detach_keys", "sig_proxy", "act")
+        }
+    )
+    return act.run(
+        env,
+        act.RunOptions(
+            _config(image, command, **flags),
+            detach,
+            sig_proxy,  # type: ignore[arg-type]
+            detach_keys,
+        ),
+    )
+
+
+@command(
+    "container start",
+    "Start one or more stopped containers",
+    usage="[OPTIONS] CONTAINER [CONTAINER...]",
+    aliases=("start",),
+    min_args=1,
+)
+def start(
+    env: Env,
+    containers: Annotated[list[str], Arg("CONTAINER")],
+    attach: Annotated[
+        bool, Opt("-a", "--attach", help="Attach STDOUT/STDERR and forward signals")
+    ] = False,
+    detach_keys: Annotated[
+        str, Opt("--detach-keys", help="Override the key sequence for detaching a container")
+    ] = "",
+    interactive: Annotated[
+        bool, Opt("-i", "--interactive", help="Attach container's STDIN")
+    ] = False,
+) -> int:
+    from cli.actions import container as act
+
+    return act.start(env, act.StartOptions(containers, attach, interactive, detach_keys))
+
+
+_TIME = Opt("-t", "--timeout", metavar="int", help="Seconds to wait before killing the container")
+_SIGNAL = Opt("-s", "--signal", help="Signal to send to the container")
+
+
+@command(
+    "container stop",
+    "Stop one or more running containers",
+    usage="[OPTIONS] CONTAINER [CONTAINER...]",
+    aliases=("stop",),
+    min_args=1,
+)
+def stop(
+    env: Env,
+    containers: Annotated[list[str], Arg("CONTAINER")],
+    signal: Annotated[str, _SIGNAL] = "",
+    timeout: Annotated[int | None, _TIME] = None,
+) -> int:
+    from cli.actions import container as act
+
+    return act.stop(env, act.StopOptions(containers, timeout, signal))
+
+
+@command(
+    "container restart",
+    "Restart one or more containers",
+    usage="[OPTIONS] CONTAINER [CONTAINER...]",
+    aliases=("restart",),
+    min_args=1,
+)
+def restart(
+    env: Env,
+    containers: Annotated[list[str], Arg("CONTAINER")],
+    signal: Annotated[str, _SIGNAL] = "",
+    timeout: Annotated[int | None, _TIME] = None,
+) -> int:
+    from cli.actions import container as act
+
+    return act.restart(env, act.StopOptions(containers, timeout, signal))
+
+
+@command(
+    "container kill",
+    "Kill one or more running containers",
+    usage="[OPTIONS] CONTAINER [CONTAINER...]",
+    aliases=("kill",),
+    min_args=1,
+)
+def kill(
+    env: Env,
+    containers: Annotated[list[str], Arg("CONTAINER")],
+    signal: Annotated[str, _SIGNAL] = "",
+) -> int:
+    from cli.actions import container as act
+
+    return act.kill(env, containers, signal)
+
+
+@command(
+    "container rm",
+    "Remove one or more containers",
+    usage="[OPTIONS] CONTAINER [CONTAINER...]",
+    aliases=("container remove", "rm"),
+    min_args=1,
+)
+def rm(
+    env: Env,
+    containers: Annotated[list[str], Arg("CONTAINER")],
+    force: Annotated[
+        bool, Opt("-f", "--force", help="Force the removal of a running container (uses SIGKILL)")
+    ] = False,
+    link: Annotated[bool, Opt("-l", "--link", help="Remove the specified link")] = False,
+    volumes: Annotated[
+        bool, Opt("-v", "--volumes", help="Remove anonymous volumes associated with the container")
+    ] = False,
+) -> int:
+    from cli.actions import container as act
+
+    return act.rm(env, containers, force, volumes, link)
+
+
+@command(
+    "container pause",
+    "Pause all processes within one or more containers",
+    usage="CONTAINER [CONTAINER...]",
+    aliases=("pause",),
+    min_args=1,
+)
+def pause(env: Env, containers: Annotated[list[str], Arg("CONTAINER")]) -> int:
+    from cli.actions import container as act
+
+    return act.pause(env, containers)
+
+
+@command(
+    "container unpause",
+    "Unpause all processes within one or more containers",
+    usage="CONTAINER [CONTAINER...]",
+    aliases=("unpause",),
+    min_args=1,
+)
+def unpause(env: Env, containers: Annotated[list[str], Arg("CONTAINER")]) -> int:
+    from cli.actions import container as act
+
+    return act.unpause(env, containers)
+
+
+@command(
+    "container wait",
+    "Block until one or more containers stop, then print their exit codes",
+    usage="CONTAINER [CONTAINER...]",
+    aliases=("wait",),
+    min_args=1,
+)
+def wait(env: Env, containers: Annotated[list[str], Arg("CONTAINER")]) -> int:
+    from cli.actions import container as act
+
+    return act.wait(env, containers)
+
+
+@command(
+    "container rename",
+    "Rename a container",
+    usage="CONTAINER NEW_NAME",
+    aliases=("rename",),
+    min_args=2,
+    max_args=2,
+)
+def rename(
+    env: Env,
+    container: Annotated[str, Arg("CONTAINER")],
+    new_name: Annotated[str, Arg("NEW_NAME")],
+) -> int:
+    from cli.actions import container as act
+
+    return act.rename(env, container, new_name)
+
+
+@command(
+    "container top",
+    "Display the running processes of a container",
+    usage="CONTAINER [ps OPTIONS]",
+    aliases=("top",),
+    min_args=1,
+    interspersed=False,
+)
+def top(
+    env: Env,
+    container: Annotated[str, Arg("CONTAINER")],
+    ps_args: Annotated[list[str], Arg("[ps OPTIONS]")] = [],  # noqa: B006
+) -> int:
+    from cli.actions import container as act
+
+    return act.top(env, container, ps_args)
+
+
+@command("container prune", "Remove all stopped containers", max_args=0)
+def prune(
+    env: Env,
+    filter: Annotated[
+        list[str],
+        Opt(
+            "--filter",
+            metavar="filter",
+            parse=_parsers.filter_value,
+            help='Provide filter values (e.g. "until=<timestamp>")',
+        ),
+    ] = [],  # noqa: B006
+    force: Annotated[bool, Opt("-f", "--force", help="Do not prompt for confirmation")] = False,
+) -> int:
+    from cli.actions import container as act
+
+    return act.prune(env, force, filter)
+
+
+@command(
+    "container exec",
+    "Execute a command in a running container",
+    usage="[OPTIONS] CONTAINER COMMAND [ARG...]",
+    aliases=("exec",),
+    min_args=2,
+    interspersed=False,
+)
+def exec_(
+    env: Env,
+    container: Annotated[str, Arg("CONTAINER")],
+    command: Annotated[list[str], Arg("COMMAND [ARG...]")],
+    detach: Annotated[
+        bool, Opt("-d", "--detach", help="Detached mode: run command in the background")
+    ] = False,
+    detach_keys: Annotated[
+        str, Opt("--detach-keys", help="Override the key sequence for detaching a container")
+    ] = "",
+    env_: Annotated[
+        list[str], Opt("-e", "--env", metavar=_L, help="Set environment variables")
+    ] = [],  # noqa: B006
+    env_file: Annotated[
+        list[str], Opt("--env-file", metavar=_L, help="Read in a file of environment variables")
+    ] = [],  # noqa: B006
+    interactive: Annotated[
+        bool, Opt("-i", "--interactive", help="Keep STDIN open even if not attached")
+    ] = False,
+    privileged: Annotated[
+        bool, Opt("--privileged", help="Give extended privileges to the command")
+    ] = False,
+    tty: Annotated[bool, Opt("-t", "--tty", help="Allocate a pseudo-TTY")] = False,
+    user: Annotated[
+        str, Opt("-u", "--user", help='Username or UID (format: "<name|uid>[:<group|gid>]")')
+    ] = "",
+    workdir: Annotated[
+        str, Opt("-w", "--workdir", help="Working directory inside the container")
+    ] = "",
+) -> int:
+    from cli.actions import container as act
+
+    return act.exec_(
+        env,
+        act.ExecOptions(
+            container,
+            command,
+            interactive,
+            tty,
+            detach,
+            env_,
+            env_file,
+            workdir,
+            user,
+            privileged,
+            detach_keys,
+        ),
+    )

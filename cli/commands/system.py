@@ -1,0 +1,52 @@
+"""version, info (system info), events (system events): flags only."""
+
+from typing import Annotated
+
+from cli._command import Opt, command
+from cli.env import Env
+
+_FORMAT_HELP = (
+    "Format output using a custom template:\n"
+    "'json':             Print in JSON format\n"
+    "'TEMPLATE':         Print output using the given Go template.\n"
+    "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
+    "output with templates"
+)
+
+
+@command("version", "Show the Docker version information", max_args=0)
+def version(
+    env: Env,
+    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+) -> int:
+    from cli.actions import system
+
+    return system.version(env, system.VersionOptions(format=format))
+
+
+@command("system info", "Display system-wide information", aliases=("info",), max_args=0)
+def info(
+    env: Env,
+    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+) -> int:
+    from cli.actions import system
+
+    return system.info(env, system.InfoOptions(format=format))
+
+
+@command("system events", "Get real time events from the server", aliases=("events",), max_args=0)
+def events(
+    env: Env,
+    filter: Annotated[
+        list[str],
+        Opt("-f", "--filter", metavar="filter", help="Filter output based on conditions provided"),
+    ] = [],  # noqa: B006 - never mutated; the parser builds a new list
+    format: Annotated[str, Opt("--format", help=_FORMAT_HELP)] = "",
+    since: Annotated[str, Opt("--since", help="Show all events created since timestamp")] = "",
+    until: Annotated[str, Opt("--until", help="Stream events until this timestamp")] = "",
+) -> int:
+    from cli.actions import system
+
+    return system.events(
+        env, system.EventsOptions(since=since, until=until, filters=filter, format=format)
+    )

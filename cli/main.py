@@ -1,0 +1,325 @@
+"""`dockerpy`: the entry point. Parses docker's global options, finds the command (management
+form `container ls`, shortcut `ps`, or alias), parses its flags with docker's grammar and runs
+it; prints errors the way the docker CLI does and exits with its statuses.
+
+Start-up matters (`dockerpy ps` should cost about what `docker ps` does), so only the command's
+own modules are imported: no Typer, rich, asyncio or daemon code on the path. `typer_app()`
+builds the same commands as a Typer app for shell completion (`_DOCKERPY_COMPLETE`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Any
+
+from cli import _command
+
+__all__ = ["app", "main", "typer_app"]
+
+_COMMAND_MODULES = ("system", "container", "image")
+
+_GLOBAL_HELP = """
+Usage:  docker [OPTIONS] COMMAND
+
+A self-sufficient runtime for containers
+
+Global Options:
+      --config string      Location of client config files
+  -c, --context string     Name of the context to use to connect to the daemon
+  -D, --debug              Enable debug mode
+  -H, --host list          Daemon socket to connect to
+  -l, --log-level string   Set the logging level ("debug", "info", "warn", "error", "fatal")
+      --tls                Use TLS; implied by --tlsverify
+      --tlscacert string   Trust certs signed only by this CA
+      --tlscert string     Path to TLS certificate file
+      --tlskey string      Path to TLS key file
+      --tlsverify          Use TLS and verify the remote
+  -v, --version            Print version information and quit
+
+Run 'docker COMMAND --help' for more information on a command.
+"""
+
+
+def _load_commands() -> None:
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"cli.commands.{name}")
+
+
+class _Globals:
+    __slots__ = (
+        "config",
+        "debug",
+        "hosts",
+        "log_level",
+        "tls",
+        "tlscacert",
+        "tlscert",
+        "tlskey",
+        "tlsverify",
+        "version",
+    )
+
+    def __init__(self) -> None:
+        self.config: str | None = None
+        self.debug = False
+        self.hosts: list[str] = []
+        self.log_level = "info"
+        self.tls = False
+        self.tlsverify = False
+        self.tlscacert = ""
+        self.tlscert = ""
+        self.tlskey = ""
+        self.version = False
+
+
+_GLOBAL_VALUED = {
+    "--config": "config",
+    "-c": "context",
+    "--context": "context",
+    "-H": "hosts",
+    "--host": "hosts",
+    "-l": "log_level",
+    "--log-level": "log_level",
+    "--tlscacert": "tlscacert",
+    "--tlscert": "tlscert",
+    "--tlskey": "tlskey",
+}
+_GLOBAL_BOOL = {
+    "-D": "debug",
+    "--debug": "debug",
+    "--tls": "tls",
+    "--tlsverify": "tlsverify",
+    "-v": "version",
+    "--version": "version",
+}
+
+
+def _parse_globals(argv: list[str]) -> tuple[_Globals, list[str], bool]:
+    """docker's persistent flags before the command word; returns (globals, rest, help)."""
+    g = _Globals()
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if not a.startswith("-") or a == "-":
+            break
+        if a == "--":
+            i += 1
+            break
+        name, eq, val = a.partition("=")
+        if name in ("-h", "--help"):
+            return g, argv[i + 1 :], True
+        if name in _GLOBAL_BOOL:
+            setattr(g, _GLOBAL_BOOL[name], val.lower() not in ("false", "0") if eq else True)
+            i += 1
+            continue
+        if name in _GLOBAL_VALUED:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise _command.UsageError(f"flag needs an argument: {_flag_desc(name)}")
+                val = argv[i + 1]
+                i += 1
+            attr = _GLOBAL_VALUED[name]
+            if attr == "hosts":
+                g.hosts.append(val)
+            elif attr != "context":
+                setattr(g, attr, val)
+            i += 1
+            continue
+        if len(name) > 2 and name[1] != "-":  # -DH x style bundles: rare, handle -D
+            raise _command.UsageError(f"unknown shorthand flag: '{name[1]}' in {name}")
+        raise _command.UsageError(
+            f"unknown flag: {name}"
+            if name.startswith("--")
+            else f"unknown shorthand flag: '{name[1:2]}' in {name}"
+        )
+    return g, argv[i:], False
+
+
+def _flag_desc(name: str) -> str:
+    return f"'{name[1]}' in {name}" if not name.startswith("--") else name
+
+
+def _host(g: _Globals) -> str:
+    from cli.api import DEFAULT_HOST, CLIError
+
+    if len(g.hosts) > 1:
+        raise CLIError("Specify only one -H")
+    host = g.hosts[0] if g.hosts else os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    if host.startswith("/"):
+        host = "unix://" + host
+    return host
+
+
+def _client_factory(g: _Globals) -> Any:
+    def make() -> Any:
+        from cli.api import Client, TLSOptions
+
+        tls = None
+        verify = g.tlsverify or os.environ.get("DOCKER_TLS_VERIFY", "") not in ("", "0")
+        if g.tls or verify:
+            certs = os.environ.get("DOCKER_CERT_PATH") or os.path.join(
+                os.path.expanduser("~"), ".docker"
+            )
+
+            def pick(flag: str, name: str) -> str:
+                if flag:
+                    return flag
+                path = os.path.join(certs, name)
+                return path if os.path.exists(path) else ""
+
+            tls = TLSOptions(
+                verify,
+                pick(g.tlscacert, "ca.pem"),
+                pick(g.tlscert, "cert.pem"),
+                pick(g.tlskey, "key.pem"),
+            )
+        return Client(_host(g), tls=tls)
+
+    return make
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one CLI invocation; return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    out, err = sys.stdout, sys.stderr
+    if os.environ.get("_DOCKERPY_COMPLETE"):
+        return typer_app()()  # type: ignore[no-any-return]
+    try:
+        g, rest, want_help = _parse_globals(argv)
+    except _command.UsageError as e:
+        err.write(f"{e}\nSee 'docker --help'.\n")
+        return 125
+    if g.version:
+        from cli.actions.system import client_version_line
+
+        out.write(client_version_line() + "\n")
+        return 0
+    if want_help or not rest:
+        out.write(_GLOBAL_HELP)
+        return 0
+    _load_commands()
+    cmd, invoked, args = _command.find(rest)
+    if cmd is None:
+        word = rest[0]
+        if word == "help":
+            if len(rest) > 1:
+                cmd, invoked, _ = _command.find(rest[1:])
+                if cmd is not None:
+                    out.write(_command.help_text(cmd, invoked))
+                    return 0
+            out.write(_GLOBAL_HELP)
+            return 0
+        err.write(
+            f"docker: unknown command: docker {word}\n\nRun 'docker --help' for more information\n"
+        )
+        return 1
+    try:
+        values, positionals, help_req = _command.parse_args(cmd, args)
+        if help_req:
+            out.write(_command.help_text(cmd, invoked))
+            return 0
+        _command.check_args(cmd, invoked, positionals)
+    except _command.UsageError as e:
+        err.write(_command.usage_error_text(e, cmd, invoked))
+        return e.status
+    from cli.env import Env, config_dir
+
+    env = Env(_client_factory(g), out=out, err=err, config_path=config_dir(g.config))
+    kwargs = _command.bind(cmd, values, positionals)
+    from cli.api import CLIError
+
+    try:
+        status = cmd.fn(env, **kwargs)
+    except CLIError as e:
+        msg = str(e)
+        if msg:
+            err.write(msg + ("" if msg.endswith("\n") else "\n"))
+        return e.status
+    except _command.UsageError as e:
+        err.write(_command.usage_error_text(e, cmd, invoked))
+        return e.status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            out.flush()
+    return int(status or 0)
+
+
+def app() -> None:
+    """Console-script entry point (`dockerpy = "cli.main:app"`)."""
+    try:
+        code = main()
+    except BrokenPipeError:
+        code = 0
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # stdout went away (`dockerpy ps | head -1`); don't let the interpreter complain
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(code)
+
+
+def typer_app() -> Any:
+    """The same commands as a Typer app (slow to import; used for shell completion only).
+    Flags become typer.Option with the same spellings and help; actions are unchanged."""
+    import inspect
+
+    import typer
+
+    _load_commands()
+    root = typer.Typer(name="dockerpy", add_completion=True, no_args_is_help=True)
+    groups: dict[str, typer.Typer] = {}
+    for cmd in _command.registry():
+        params = []
+        for p in cmd.params():
+            default = p.default if p.default is not _command._EMPTY else None
+            if p.opt is not None:
+                info = typer.Option(default, *p.opt.decls, help=p.opt.help, hidden=p.opt.hidden)
+                ann: Any = {"bool": bool, "int": int, "float": float, "list": list[str]}.get(
+                    p.kind, str
+                )
+                if default is None:
+                    ann = ann | None
+            else:
+                info = typer.Argument(default, metavar=p.arg.metavar if p.arg else None)
+                ann = list[str] if p.kind == "list" else str
+            params.append(
+                inspect.Parameter(
+                    p.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=ann
+                )
+            )
+
+        def make(c: _command.Command, params: list[Any]) -> Any:
+            def run(**kwargs: Any) -> None:
+                from cli.env import Env
+
+                g = _Globals()
+                raise typer.Exit(int(c.fn(Env(_client_factory(g)), **kwargs) or 0))
+
+            run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+            run.__name__ = c.fn.__name__
+            return run
+
+        fn = make(cmd, params)
+        for path in (cmd.path, *cmd.aliases):
+            if len(path) == 1:
+                root.command(path[0], help=cmd.short)(fn)
+            else:
+                grp = groups.get(path[0])
+                if grp is None:
+                    grp = groups[path[0]] = typer.Typer(name=path[0])
+                    root.add_typer(grp, name=path[0])
+                grp.command(path[1], help=cmd.short)(fn)
+    return root
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,345 @@
+"""dockerpy against the real docker CLI: each scenario script runs once with `docker` and once
+with `.venv/bin/dockerpy`, against the session daemon, and the stdout, stderr and exit status
+of every step must match after IDs, times and column padding are normalised.
+
+A scenario is a list of steps; a step is argv (with `{since}`/`{until}` filled with the pass's
+start and current time) and optionally bytes for stdin. Each pass starts and ends by removing
+the scenario's containers (all named `cmp-*`), so both passes see the same daemon state.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import IMAGE
+from .daemon import REPO, docker_cli
+
+DOCKERPY = REPO / ".venv" / "bin" / "dockerpy"
+
+Step = tuple[list[str], bytes | None]
+
+
+def s(*argv: str, stdin: bytes | None = None) -> Step:
+    return list(argv), stdin
+
+
+SCENARIOS: dict[str, list[Step]] = {
+    "version-info": [
+        s("version", "--format", "{{.Server.Version}} {{.Server.Os}} {{.Server.Arch}}"),
+        s("version", "--format", "{{json .Server.Components}}"),
+        s("info", "--format", "{{.Driver}} {{.OSType}} {{json .Plugins.Log}} {{.NCPU}}"),
+        s("version", "--format", "{{.Server.Nope"),
+    ],
+    "run-exit-codes": [
+        s("run", "--rm", IMAGE, "echo", "hi"),
+        s("run", "--name", "cmp-exit", IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3"),
+        s("run", "--rm", IMAGE, "no-such-binary"),
+        s("run", "--rm", IMAGE, "/etc/passwd"),
+        s("run", "--name", "cmp-exit", IMAGE, "true"),
+        s("run", "--rm", "--restart", "always", IMAGE, "true"),
+        s("run", "-d", "-a", "stdout", IMAGE, "true"),
+        s("run", "--rm", "-a", "stdout", IMAGE, "sh", "-c", "echo o; echo e >&2"),
+        s("run", "--rm", "-i", IMAGE, "sh", "-c", "cat; echo end", stdin=b"piped\nlines\n"),
+        s(
+            "run",
+            "--rm",
+            "-e",
+            "A=1",
+            "-w",
+            "/tmp",
+            "-u",
+            "1:2",
+            "-h",
+            "hh",
+            "--entrypoint",
+            "sh",
+            IMAGE,
+            "-c",
+            "echo $A $(pwd) $(id -u):$(id -g) $(hostname)",
+        ),
+        s(
+            "run",
+            "--rm",
+            "-l",
+            "a=b",
+            "--init",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--pids-limit",
+            "50",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--stop-signal",
+            "SIGUSR1",
+            "--stop-timeout",
+            "3",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1s",
+            IMAGE,
+            "true",
+        ),
+        s("run", "--rm", "--memory", "lots", IMAGE, "true"),
+        s("run", "--rm", "--health-interval", "5x", IMAGE, "true"),
+        s("run", "-it", IMAGE, "true"),
+        s("logs", "cmp-exit"),
+        s("logs", "--tail", "0", "cmp-exit"),
+        s("rm", "cmp-exit"),
+    ],
+    "lifecycle": [
+        s("run", "-d", "--name", "cmp-a", "-l", "role=web", IMAGE, "sleep", "300"),
+        s("create", "--name", "cmp-b", IMAGE, "echo", "hello world this is a long command"),
+        s("ps", "--filter", "name=cmp-"),
+        s("ps", "-a", "--filter", "name=cmp-", "--no-trunc"),
+        s("ps", "-a", "-q", "--filter", "name=cmp-"),
+        s("ps", "-a", "-s", "--filter", "name=cmp-"),
+        s("ps", "-a", "--filter", "name=cmp-", "--format", "json"),
+        s(
+            "ps",
+            "-a",
+            "--filter",
+            "name=cmp-",
+            "--format",
+            'table {{.Names}}\t{{.Label "role"}}\t{{.State}}\t{{.Command}}',
+        ),
+        s("ps", "-a", "--filter", "label=role=web", "--format", "{{.Names}} {{.Status}}"),
+        s("container", "ls", "-a", "-n", "1", "--filter", "name=cmp-", "--format", "{{.Names}}"),
+        s("ps", "-q", "--format", "{{.Names}}", "--filter", "name=cmp-"),
+        s("ps", "--format", "{{.Foo}}"),
+        s("ps", "--foo"),
+        s("ps", "-n", "abc"),
+        s("ps", "--filter", "nofilter"),
+        s("inspect", "--format", "{{.Name}} {{.State.Status}} {{json .Config.Labels}}", "cmp-a"),
+        s(
+            "container",
+            "inspect",
+            "--format",
+            "{{.Config.Cmd}} {{.HostConfig.RestartPolicy.Name}}",
+            "cmp-b",
+        ),
+        s("inspect", "--format", "{{.Foo}}", "cmp-a"),
+        s("inspect", "cmp-b", "cmp-nope"),
+        s("container", "inspect", "cmp-nope"),
+        s("top", "cmp-a"),
+        s("exec", "cmp-a", "sh", "-c", "echo x; echo y >&2; exit 4"),
+        s(
+            "exec",
+            "-e",
+            "V=2",
+            "-w",
+            "/etc",
+            "-u",
+            "1",
+            "cmp-a",
+            "sh",
+            "-c",
+            "echo $V $(pwd) $(id -u)",
+        ),
+        s("exec", "-i", "cmp-a", "cat", stdin=b"to exec\n"),
+        s("exec", "cmp-a", "no-such-binary"),
+        s("exec", "cmp-nope", "true"),
+        s("exec", "-d", "cmp-a", "true"),
+        s("pause", "cmp-a"),
+        s("pause", "cmp-a"),
+        s("unpause", "cmp-a"),
+        s("unpause", "cmp-a"),
+        s("stop", "-t", "1", "cmp-a", "cmp-nope"),
+        s("wait", "cmp-a"),
+        s("start", "cmp-a", "cmp-nope"),
+        s("restart", "-t", "0", "cmp-a"),
+        s("kill", "-s", "NOPE", "cmp-a"),
+        s("kill", "cmp-a"),
+        s("rename", "cmp-a", "cmp-c"),
+        s("rename", "cmp-nope", "cmp-d"),
+        s("start", "-a", "cmp-b"),
+        s("rm", "cmp-c", "cmp-nope"),
+        s("rm", "-f", "cmp-nope"),
+        s("rm"),
+        s(
+            "events",
+            "--since",
+            "{since}",
+            "--until",
+            "{until}",
+            "--filter",
+            "container=cmp-b",
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+        ),
+        s(
+            "events",
+            "--since",
+            "{since}",
+            "--until",
+            "{until}",
+            "--filter",
+            "event=start",
+            "--filter",
+            "container=cmp-b",
+        ),
+        s("rm", "-v", "cmp-b"),
+        s("create", "--name", "cmp-p", IMAGE),
+        s("container", "prune", "-f", "--filter", "label=nothing-has-this"),
+        s("rm", "cmp-p"),
+    ],
+    "images": [
+        s("images"),
+        s("images", "-q"),
+        s("image", "ls", "--digests", "busybox"),
+        s("images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}"),
+        s("images", "--format", "json"),
+        s("tag", IMAGE, "cmp-tag:v1"),
+        s("images", "cmp-tag"),
+        s("image", "inspect", "--format", "{{.RepoTags}} {{.Os}}", "cmp-tag:v1"),
+        s("image", "inspect", "cmp-nope"),
+        s("tag", "cmp-nope", "cmp-x"),
+        s("rmi", "cmp-tag:v1"),
+        s("rmi", "cmp-tag:v1"),
+    ],
+}
+
+# Normalisation: what legitimately differs between two runs (or two clients).
+_SUBS = [
+    (re.compile(r"\b(?:sha256:)?[0-9a-f]{64}\b"), "<ID>"),
+    (re.compile(r"\b[0-9a-f]{12}\b"), "<ID>"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"), "<TIME>"),
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \w+"), "<TIME>"),
+    (
+        re.compile(r"(?:Less than a second|About a minute|About an hour|\d+ \w+)( ago)?"),
+        r"<AGO>\1",
+    ),
+    (re.compile(r"(?<=\S)  +"), "  "),  # table padding follows the normalised widths
+    (re.compile(r"\d\d:\d\d(?::\d\d)?"), "<CLOCK>"),  # top's STIME/TIME
+    (re.compile(r"(?m)^root  .*  sleep"), "root <PROCESS> sleep"),  # pids, CPU%, times
+]
+
+
+def normalise(text: str) -> str:
+    for pattern, repl in _SUBS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def run_pass(cli: list[str], steps: list[Step], host: str, cfg: Path) -> list[tuple]:
+    env = {**os.environ, "DOCKER_HOST": host, "DOCKER_CONFIG": str(cfg)}
+    env.pop("DOCKER_CONTEXT", None)
+    since = f"{time.time():.6f}"
+    results = []
+    for argv, stdin in steps:
+        argv = [a.replace("{since}", since).replace("{until}", f"{time.time():.6f}") for a in argv]
+        p = subprocess.run(
+            [*cli, *argv],
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+        results.append(
+            (
+                argv,
+                normalise(p.stdout.decode(errors="replace")),
+                normalise(p.stderr.decode(errors="replace")),
+                p.returncode,
+            )
+        )
+    return results
+
+
+def cleanup(host: str, cfg: Path) -> None:
+    env = {**os.environ, "DOCKER_HOST": host, "DOCKER_CONFIG": str(cfg)}
+    ids = subprocess.run(
+        [docker_cli(), "ps", "-aq", "--filter", "name=cmp-"], capture_output=True, env=env
+    ).stdout.split()
+    if ids:
+        subprocess.run(
+            [docker_cli(), "rm", "-f", *[i.decode() for i in ids]], capture_output=True, env=env
+        )
+    subprocess.run([docker_cli(), "rmi", "cmp-tag:v1"], capture_output=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def compiled() -> None:
+    """Byte-compile the CLI once: this session may run with PYTHONDONTWRITEBYTECODE."""
+    subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", str(REPO / "cli")],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_same_output_as_docker(name: str, daemon, tmp_path: Path, compiled) -> None:
+    assert DOCKERPY.exists(), "pip install -e . first (the dockerpy console script)"
+    steps = SCENARIOS[name]
+    cleanup(daemon.host, tmp_path)
+    want = run_pass([docker_cli()], steps, daemon.host, tmp_path)
+    cleanup(daemon.host, tmp_path)
+    got = run_pass([str(DOCKERPY)], steps, daemon.host, tmp_path)
+    cleanup(daemon.host, tmp_path)
+    mismatches = [
+        f"step {' '.join(w[0])!r}:\n  docker:   rc={w[3]} out={w[1]!r} err={w[2]!r}\n"
+        f"  dockerpy: rc={g[3]} out={g[1]!r} err={g[2]!r}"
+        for w, g in zip(want, got, strict=True)
+        if w[1:] != g[1:]
+    ]
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_detached_run_prints_the_id_and_ps_shows_it(daemon, tmp_path: Path, compiled) -> None:
+    env = {**os.environ, "DOCKER_HOST": daemon.host, "DOCKER_CONFIG": str(tmp_path)}
+    run = subprocess.run(
+        [str(DOCKERPY), "run", "-d", "--name", "cmp-detached", IMAGE, "sleep", "30"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    try:
+        assert run.returncode == 0, run.stderr
+        cid = run.stdout.decode().strip()
+        assert re.fullmatch(r"[0-9a-f]{64}", cid)
+        ps = subprocess.run(
+            [str(DOCKERPY), "ps", "-q", "--no-trunc", "--filter", "name=cmp-detached"],
+            capture_output=True,
+            env=env,
+        )
+        assert ps.stdout.decode().split() == [cid]
+    finally:
+        cleanup(daemon.host, tmp_path)
+
+
+def test_tty_run_exit_status_through_a_pty(daemon, tmp_path: Path, compiled) -> None:
+    """`dockerpy run -it` in a real terminal: raw mode, the tty's output, the exit status."""
+    import pty
+
+    env = {**os.environ, "DOCKER_HOST": daemon.host, "DOCKER_CONFIG": str(tmp_path)}
+    pid, fd = pty.fork()
+    if pid == 0:  # child: becomes dockerpy with the pty as its terminal
+        os.execve(
+            str(DOCKERPY),
+            [str(DOCKERPY), "run", "-it", "--rm", IMAGE, "sh", "-c", "tty; exit 5"],
+            env,
+        )
+    out = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 5, out
+    assert b"/dev/pts/" in out
