@@ -32,6 +32,20 @@ class DaemonConfig:
     group: str = "docker"
     log_driver: str = "json-file"
     log_opts: dict[str, str] = field(default_factory=dict)
+    # networking (dockerd's keys): the default bridge's name ("none" = no default bridge) and
+    # address, iptables rules, net.ipv4.ip_forward, pools for user networks, userland proxy
+    bridge: str = "dockerpy0"
+    bip: str = ""
+    iptables: bool = True
+    ip_forward: bool = True
+    default_address_pools: list[dict[str, Any]] = field(default_factory=list)
+    userland_proxy: bool = True
+    # registries (dockerd's keys; registry-mirrors may also be a {"host": [urls]} map)
+    registry_mirrors: list[str] | dict[str, list[str]] = field(default_factory=list)
+    insecure_registries: list[str] = field(default_factory=list)
+    max_concurrent_downloads: int = 3
+    max_concurrent_uploads: int = 5
+    max_download_attempts: int = 5
 
 
 # flag destination → daemon.json key (dockerd's names)
@@ -48,6 +62,17 @@ _FILE_KEYS = {
     "group": "group",
     "log_driver": "log-driver",
     "log_opts": "log-opts",
+    "bridge": "bridge",
+    "bip": "bip",
+    "iptables": "iptables",
+    "ip_forward": "ip-forward",
+    "default_address_pools": "default-address-pools",
+    "userland_proxy": "userland-proxy",
+    "registry_mirrors": "registry-mirrors",
+    "insecure_registries": "insecure-registries",
+    "max_concurrent_downloads": "max-concurrent-downloads",
+    "max_concurrent_uploads": "max-concurrent-uploads",
+    "max_download_attempts": "max-download-attempts",
 }
 _PATHS = {"data_root", "exec_root", "pidfile"}
 _LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
@@ -70,6 +95,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--log-opt", dest="log_opts", action="append", help="default log driver option (k=v)"
     )
+    p.add_argument("-b", "--bridge", dest="bridge", help="the default bridge's name")
+    p.add_argument("--bip", dest="bip", help="the default bridge's address (CIDR)")
+    p.add_argument("--default-address-pool", dest="default_address_pools", action="append",
+                   type=_pool_flag, help="base=CIDR,size=N")  # fmt: skip
+    for flag in ("iptables", "ip-forward", "userland-proxy"):
+        p.add_argument(f"--{flag}", dest=flag.replace("-", "_"), type=_flag_bool, nargs="?",
+                       const=True)  # fmt: skip
+    p.add_argument("--registry-mirror", dest="registry_mirrors", action="append")
+    p.add_argument("--insecure-registry", dest="insecure_registries", action="append")
+    for flag in ("max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts"):
+        p.add_argument(f"--{flag}", dest=flag.replace("-", "_"), type=int)
     p.add_argument("--validate", action="store_true", help="check the configuration and exit")
     p.add_argument("-v", "--version", action="store_true")
     return p
@@ -99,6 +135,7 @@ def parse(argv: list[str]) -> tuple[DaemonConfig, argparse.Namespace]:
             continue
         setattr(config, dest, Path(value) if dest in _PATHS else value)
     config.log_opts = _log_opts(config.log_opts)
+    _check_transfers(config)
     if config.debug:
         config.log_level = "debug"
     return config, args
@@ -120,6 +157,36 @@ def _read_file(path: Path, required: bool) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"unable to configure the daemon with file {path}: not a JSON object")
     return values
+
+
+def _pool_flag(value: str) -> dict[str, Any]:
+    """`--default-address-pool base=10.10.0.0/16,size=24`."""
+    fields = dict(part.partition("=")[::2] for part in value.split(","))
+    try:
+        return {"base": fields["base"], "size": int(fields["size"])}
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"invalid default address pool: {value}") from None
+
+
+def _flag_bool(value: str) -> bool:
+    """`--iptables=false` and friends."""
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean: {value}")
+
+
+def _check_transfers(config: DaemonConfig) -> None:
+    """dockerd's checks: concurrency limits are not negative, download attempts positive."""
+    for name, minimum in (
+        ("max_concurrent_downloads", 0),
+        ("max_concurrent_uploads", 0),
+        ("max_download_attempts", 1),
+    ):
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ConfigError(f"invalid {name.replace('_', ' ')}: {value}")
 
 
 def _log_opts(value: object) -> dict[str, str]:

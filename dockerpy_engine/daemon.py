@@ -26,11 +26,15 @@ from .containers.exec import ExecService
 from .containers.logdrivers import OptionError, check_log_config
 from .containers.rootfs import cleanup_stale
 from .containers.service import ContainerService
+from .distribution import DistributionService, RegistryConfig, RegistryConfigError
 from .events import EventBus
 from .images import ImageStore
+from .networks import NetworkOptions, NetworkService
+from .networks.ipam import parse_pools
 from .runtime import ContainerdRuntime, ManagedContainerd
 from .store import Database
 from .system import SystemService
+from .volumes import VolumeService
 
 log = logging.getLogger("dockerpyd")
 
@@ -95,6 +99,10 @@ async def serve(config: DaemonConfig) -> None:
     config.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
     config.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
     socket_paths = [_unix_path(h) for h in config.hosts]
+    try:
+        registries = RegistryConfig(config.registry_mirrors, config.insecure_registries)
+    except (RegistryConfigError, ValueError, TypeError) as exc:
+        raise StartupError(f"invalid registry configuration: {exc}") from None
     for path in socket_paths:
         _claim_socket(path)
     managed: ManagedContainerd | None = None
@@ -113,6 +121,32 @@ async def serve(config: DaemonConfig) -> None:
         on_event=lambda action, image_id, attrs: events.publish("image", action, image_id, attrs),
     )
     await images.load_state()
+    distribution = DistributionService(
+        images,
+        registries,
+        max_concurrent_downloads=config.max_concurrent_downloads or 3,
+        max_concurrent_uploads=config.max_concurrent_uploads or 5,
+        max_download_attempts=config.max_download_attempts,
+        on_event=lambda action, ref, attrs: events.publish("image", action, ref, attrs),
+    )
+    try:
+        pools = parse_pools(config.default_address_pools)
+    except ValueError as exc:
+        raise StartupError(f"invalid default-address-pools: {exc}") from None
+    networks = NetworkService(
+        db,
+        events,
+        NetworkOptions(
+            bridge=config.bridge,
+            bip=config.bip,
+            iptables=config.iptables,
+            ip_forward=config.ip_forward,
+            pools=pools,
+            userland_proxy=config.userland_proxy,
+        ),
+    )
+    await networks.load()  # bridges and rules before any container starts
+    volumes = VolumeService(db, config.data_root, events)
     containers = ContainerService(
         db,
         runtime,
@@ -122,9 +156,12 @@ async def serve(config: DaemonConfig) -> None:
         events,
         live_restore=config.live_restore,
         log_config={"Type": config.log_driver, "Config": config.log_opts},
+        networks=networks,
+        volumes=volumes,
     )
     await asyncio.to_thread(cleanup_stale, config.data_root / "containers")  # cp views
     await containers.load()
+    await networks.restore(containers.running_pid)
     execs = ExecService(containers, runtime, config.exec_root)
     system = SystemService(
         containers,
@@ -140,7 +177,16 @@ async def serve(config: DaemonConfig) -> None:
     # handler_cancellation: a client that hangs up ends its long poll (wait, logs -f) instead
     # of leaving it parked until the container exits; state changes are shielded in services.
     runner = web.AppRunner(
-        build_app(containers=containers, execs=execs, images=images, system=system, events=events),
+        build_app(
+            containers=containers,
+            execs=execs,
+            images=images,
+            system=system,
+            events=events,
+            networks=networks,
+            volumes=volumes,
+            distribution=distribution,
+        ),
         access_log=access_log,
         handler_cancellation=True,
         shutdown_timeout=5.0,
@@ -161,6 +207,7 @@ async def serve(config: DaemonConfig) -> None:
         await containers.shutdown()  # ends long polls (wait, logs -f, attach) first
         events.close()
         await runner.cleanup()
+        await distribution.close()
         await runtime.close()
         if managed is not None:
             await managed.stop()

@@ -35,11 +35,18 @@ class Daemon:
         self.exec_root = self.base / "run"
         self.log_path = self.base / "dockerpyd.log"
         self.proc: subprocess.Popen | None = None
+        self.netns = ""  # run inside /var/run/netns/<netns> (networking tests)
 
-    def start(self, *extra: str, timeout: float = 30) -> None:
+    def start(self, *extra: str, timeout: float = 30, netns: str | None = None) -> None:
+        if netns is not None:
+            self.netns = netns
+        enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
+        # outside a private namespace, no bridge, iptables rule or ip_forward on the host
+        no_net = [] if self.netns else ["--bridge=none", "--iptables=false", "--ip-forward=false"]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [
+                    *enter,
                     str(DOCKERPYD),
                     "-H",
                     self.host,
@@ -52,6 +59,7 @@ class Daemon:
                     "--config-file",
                     str(self._config_file()),
                     "--debug",
+                    *no_net,
                     *extra,
                 ],
                 stdout=log,

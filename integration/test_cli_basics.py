@@ -154,3 +154,12 @@ def test_ps_filters_limit_and_size(cli):
     sized = out(cli("ps", "-a", "-s", "--filter", f"id={second}", "--format", "{{.Size}}"))
     assert sized.startswith("2B (virtual ")
     cli("rm", first, second)
+
+
+def test_rm_force_of_a_running_auto_remove_container(cli):
+    """`docker rm -f` of a `run -d --rm` container: the forced removal and the auto-removal
+    meet; neither may wait for the other."""
+    cid = out(cli("run", "-d", "--rm", IMAGE, "sleep", "300")).strip()
+    result = cli("rm", "-f", cid, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert cli("inspect", cid).returncode == 1

@@ -7,18 +7,34 @@ from aiohttp import web
 from ..containers.exec import ExecService
 from ..containers.files import ContainerFiles
 from ..containers.service import ContainerService
+from ..distribution import DistributionService
 from ..events import EventBus
 from ..images import ImageStore
+from ..networks import NetworkService
 from ..system import SystemService
-from .keys import CONTAINERS, EVENTS, EXECS, FILES, IMAGES, SYSTEM
+from ..volumes import VolumeService
+from .keys import (
+    CONTAINERS,
+    DISTRIBUTION,
+    EVENTS,
+    EXECS,
+    FILES,
+    IMAGES,
+    NETWORKS,
+    SYSTEM,
+    VOLUMES,
+)
 from .middleware import error_middleware, server_headers, version_middleware
 from .routers import container_files as container_files_routes
 from .routers import container_stats as container_stats_routes
 from .routers import containers as container_routes
+from .routers import distribution as distribution_routes
 from .routers import events as event_routes
 from .routers import exec as exec_routes
 from .routers import images as image_routes
+from .routers import networks as network_routes
 from .routers import system as system_routes
+from .routers import volumes as volume_routes
 
 ROUTERS = (
     system_routes,
@@ -28,6 +44,9 @@ ROUTERS = (
     container_files_routes,
     exec_routes,
     image_routes,
+    distribution_routes,
+    network_routes,
+    volume_routes,
 )
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 
@@ -39,6 +58,9 @@ def build_app(
     images: ImageStore,
     system: SystemService,
     events: EventBus,
+    networks: NetworkService | None = None,
+    volumes: VolumeService | None = None,
+    distribution: DistributionService | None = None,
 ) -> web.Application:
     """Both path forms point at one handler; the version middleware reads the prefix."""
     app = web.Application(middlewares=[error_middleware, version_middleware])
@@ -48,6 +70,11 @@ def build_app(
     app[IMAGES] = images
     app[SYSTEM] = system
     app[EVENTS] = events
+    if networks is not None:
+        app[NETWORKS] = networks
+    if volumes is not None:
+        app[VOLUMES] = volumes
+    app[DISTRIBUTION] = distribution or DistributionService(images)
     app[FILES] = ContainerFiles(containers, images)
     for router in ROUTERS:
         for route in router.ROUTES:

@@ -10,13 +10,19 @@ if TYPE_CHECKING:
     from ..containers.exec import ExecService
     from ..containers.files import ContainerFiles
     from ..containers.service import ContainerService
+    from ..distribution import DistributionService
     from ..events import EventBus
     from ..images import ImageStore
+    from ..networks import NetworkService
     from ..system import SystemService
+    from ..volumes import VolumeService
 
 CONTAINERS: web.AppKey[ContainerService] = web.AppKey("containers")
+DISTRIBUTION: web.AppKey[DistributionService] = web.AppKey("distribution")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 EXECS: web.AppKey[ExecService] = web.AppKey("execs")
 FILES: web.AppKey[ContainerFiles] = web.AppKey("files")
 IMAGES: web.AppKey[ImageStore] = web.AppKey("images")
+NETWORKS: web.AppKey[NetworkService] = web.AppKey("networks")
 SYSTEM: web.AppKey[SystemService] = web.AppKey("system")
+VOLUMES: web.AppKey[VolumeService] = web.AppKey("volumes")

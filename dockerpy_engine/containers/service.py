@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import errdefs
 from ..asyncutil import uninterruptible
@@ -29,6 +29,7 @@ from ..runtime import ContainerdRuntime, create_fifos
 from ..runtime.types import ExitStatus, Mount
 from ..store import Database
 from ..store.containers import ContainerRows
+from ..volumes import VolumeService
 from . import _shm, hostconfig, merge, names, views
 from .detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from .health import HealthConfig, HealthMonitor, new_health
@@ -59,6 +60,9 @@ from .types import (
     now_rfc3339,
 )
 from .users import resolve_user
+
+if TYPE_CHECKING:
+    from ..networks import NetworkService
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +111,14 @@ class ContainerService:
         events: EventBus,
         live_restore: bool = True,
         log_config: dict[str, Any] | None = None,
+        networks: NetworkService | None = None,
+        volumes: VolumeService | None = None,
     ) -> None:
         self._rows = ContainerRows(db)
+        self._networks = networks  # None in unit tests: loopback-only network namespaces
+        # volumes/: the daemon passes its own; without one, a service over the same database
+        self._volumes = volumes or VolumeService(db, data_root, events)
+        self._volumes.set_users(self._volume_users)
         # the daemon's log-driver and log-opts: containers without a LogConfig.Type get them
         self._default_log = log_config or {"Type": "json-file", "Config": {}}
         self._events = events
@@ -124,6 +134,8 @@ class ContainerService:
         self._exit_waiters: dict[str, list[asyncio.Future[int]]] = {}
         self._removed_waiters: dict[str, list[asyncio.Future[int]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._graph_data: dict[str, dict[str, str]] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._backoff: dict[str, Backoff] = {}
         self._restarts: dict[str, asyncio.Task[None]] = {}
         self._oom_watch: asyncio.Task[None] | None = None
@@ -136,6 +148,11 @@ class ContainerService:
 
     def all(self) -> list[Container]:
         return list(self._by_id.values())
+
+    def running_pid(self, container_id: str) -> int:
+        """The task's pid while the container runs, else 0 (for networks/ on restore)."""
+        c = self._by_id.get(container_id)
+        return c.state.pid if c is not None and c.id in self._live else 0
 
     # For the read-only observers that live outside the service (containers/top.py, stats.py).
     @property
@@ -167,6 +184,20 @@ class ContainerService:
         users = [c for c in self._by_id.values() if c.image_id == image_id]
         users.sort(key=lambda c: not c.state.running)
         return (users[0].id, users[0].state.running) if users else None
+
+    def _volume_users(self, name: str) -> list[str]:
+        """IDs of the containers whose mount points name the volume ("volume is in use")."""
+        return [
+            c.id for c in self._by_id.values() if any(m.get("name") == name for m in c.mount_points)
+        ]
+
+    def _mounts_of(self, ref: str) -> list[dict[str, Any]]:
+        """--volumes-from: the donor's mount points; an unknown donor is the client's error
+        (400, as dockerd: a 404 from create would make the CLI pull the image)."""
+        try:
+            return self.get(ref).mount_points
+        except errdefs.NotFound as exc:
+            raise errdefs.InvalidParameter(exc.message) from None
 
     def _event(self, c: Container, action: str, **extra: str) -> None:
         """A container event with dockerd's attributes: its labels, image and name."""
@@ -231,6 +262,11 @@ class ContainerService:
         if log_config["Type"] != "json-file":
             container.log_path = ""  # dockerd sets LogPath for json-file only
         self._share_network_files(container)
+        container.mount_points = await self._volumes.attach_container(
+            container.config, container.host_config, self._mounts_of
+        )
+        if self._networks is not None:
+            self._networks.on_create(container, opts.networking_config)
         await self._images.hold_layers(container_id, image)
         await asyncio.to_thread(self._make_dirs, container)
         self._save(container)
@@ -318,9 +354,13 @@ class ContainerService:
         log_driver = await self._open_log(c)
         run_io = RunIO(paths, log_driver, self._subscribers.setdefault(c.id, set()))
         try:
-            spec = await asyncio.to_thread(self._spec_for, c)
+            volume_mounts = await self._volumes.setup(
+                c.id, c.mount_points, [directory / "upper", *self._lower_dirs(c)]
+            )
+            spec = await asyncio.to_thread(self._spec_for, c, volume_mounts)
         except BaseException:
             log_driver.close()
+            await self._volumes.release(c.id, c.mount_points)
             raise
         if hostconfig.needs_shm_mount(c.host_config):  # --ipc shareable: joinable /dev/shm
             shm_size = hostconfig.shm_size(c.host_config)
@@ -340,6 +380,8 @@ class ContainerService:
         await run_io.open()
         try:
             pid = await self._runtime.create(c.id, spec, rootfs, paths)
+            if self._networks is not None:  # veths into the task's netns before it runs
+                await self._networks.attach(c, pid)
             run_io.created()
             live = _Live(io=run_io, spec=spec)
             self._live[c.id] = live
@@ -350,7 +392,10 @@ class ContainerService:
             self._live.pop(c.id, None)
             with contextlib.suppress(errdefs.EngineError):
                 await self._runtime.delete(c.id)
+            if self._networks is not None:
+                await self._networks.detach(c)
             await asyncio.to_thread(_shm.unmount, directory / "shm")
+            await self._volumes.release(c.id, c.mount_points)
             c.state.error = exc.message
             c.state.exit_code = _exit_code_for_start_error(exc.message)
             self._save(c)
@@ -403,7 +448,9 @@ class ContainerService:
             return None
         return self._images.read_file(self._images.get(c.image_id), path)
 
-    def _spec_for(self, c: Container) -> dict[str, Any]:
+    def _spec_for(
+        self, c: Container, volume_mounts: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         """The OCI spec; runs in a thread because it reads the image's passwd/group files."""
         user = resolve_user(
             c.config.get("User") or "",
@@ -419,6 +466,7 @@ class ContainerService:
             shm_dir=str(self._root / c.id / "shm"),
             lookup=None if c.id in self._live else self._donor,
         )
+        options["extra_mounts"] = [*options["extra_mounts"], *(volume_mounts or ())]
         return build_spec(
             SpecInput(
                 id=c.id,
@@ -460,7 +508,10 @@ class ContainerService:
         await live.io.drain(DRAIN_TIMEOUT)
         with contextlib.suppress(errdefs.NotFound):
             await self._runtime.delete(c.id)
+        if self._networks is not None:
+            await self._networks.detach(c)
         await asyncio.to_thread(_shm.unmount, self._root / c.id / "shm")
+        await self._volumes.release(c.id, c.mount_points)
         self._live.pop(c.id, None)
         if live.health is not None:
             live.health.stop()
@@ -476,8 +527,15 @@ class ContainerService:
             return
         self._save(c)
         if c.auto_remove:
-            with contextlib.suppress(errdefs.EngineError):
-                await self.remove(c.id, force=True, volumes=True)
+            # A task of its own: a `docker rm -f` may be holding the container's lock while it
+            # waits for this monitor to finish, and the removal needs that lock.
+            task = asyncio.create_task(self._auto_remove(c))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _auto_remove(self, c: Container) -> None:
+        with contextlib.suppress(errdefs.EngineError):
+            await self.remove(c.id, force=True, volumes=True)
 
     async def _restart_later(self, c: Container, delay: float) -> None:
         """The restart policy's next start, after the back-off delay; stop or rm cancel it."""
@@ -747,10 +805,14 @@ class ContainerService:
             await asyncio.to_thread(_shm.unmount, self._root / c.id / "shm")
             await asyncio.to_thread(_remove_dirs, self._root / c.id, self._fifo_root / c.id)
             self._rows.delete(c.id)
+            if self._networks is not None:
+                self._networks.on_remove(c)
             await self._images.release_holds(c.id)
             self._by_id.pop(c.id, None)
             self._by_name.pop(c.name, None)
+            self._graph_data.pop(c.id, None)
             self._event(c, "destroy")
+            await self._volumes.detach_container(c.id, c.mount_points, remove_anonymous=volumes)
             self._subscribers.pop(c.id, None)
             self._notify(self._exit_waiters, c.id, c.state.exit_code)
             self._notify(self._removed_waiters, c.id, c.state.exit_code)
@@ -774,6 +836,9 @@ class ContainerService:
         if opts.limit > 0:
             containers = containers[: opts.limit]
         rows = [views.summary(c, c.config.get("Image") or c.image_id) for c in containers]
+        if self._networks is not None:
+            for row, c in zip(rows, containers, strict=True):
+                self._networks.summary(c, row)
         if opts.size:
             sizes = await asyncio.to_thread(
                 lambda: [dir_size(self._root / c.id / "upper") for c in containers]
@@ -824,15 +889,24 @@ class ContainerService:
 
     def inspect(self, ref: str) -> dict[str, Any]:
         c = self.get(ref)
-        directory = self._root / c.id
-        lower = ":".join(str(p) for p in self._lower_dirs(c))
-        driver = {
-            "LowerDir": lower,
-            "UpperDir": str(directory / "upper"),
-            "WorkDir": str(directory / "work"),
-            "MergedDir": str(directory / "merged"),
-        }
-        return views.inspect(c, driver)
+        data = views.inspect(c, self._graph_driver_data(c))
+        if self._networks is not None:
+            data["NetworkSettings"] = self._networks.settings(c, data["NetworkSettings"])
+        return data
+
+    def _graph_driver_data(self, c: Container) -> dict[str, str]:
+        """GraphDriver.Data of inspect, kept per container (its layers never change): building
+        the paths each time was a tenth of an inspect's cost."""
+        data = self._graph_data.get(c.id)
+        if data is None:
+            directory = self._root / c.id
+            data = self._graph_data[c.id] = {
+                "LowerDir": ":".join(str(p) for p in self._lower_dirs(c)),
+                "UpperDir": str(directory / "upper"),
+                "WorkDir": str(directory / "work"),
+                "MergedDir": str(directory / "merged"),
+            }
+        return data
 
     # ------------------------------------------------------------ logs/attach
 
@@ -1030,6 +1104,7 @@ class ContainerService:
         run_io.created()
         live = _Live(io=run_io)
         self._live[c.id] = live
+        self._volumes.restore(c.id, c.mount_points)
         c.state.status = "paused" if task.status == "paused" else "running"
         c.state.pid = task.pid
         exit_wait = asyncio.ensure_future(self._runtime.wait(c.id))

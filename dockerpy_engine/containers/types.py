@@ -101,6 +101,7 @@ class Container:
     has_been_started: bool = False
     layer_chains: list[str] = field(default_factory=list)  # the image's ChainIDs, base first
     manually_stopped: bool = False  # stop/kill by the user: restart policies stand down
+    mount_points: list[dict[str, Any]] = field(default_factory=list)  # volumes/mounts.py
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..volumes.mounts import api_mount_points
 from .logs import parse_time
 from .types import ZERO_TIME, Container
 
@@ -87,7 +88,7 @@ def summary(c: Container, image_ref: str) -> dict[str, Any]:
         "Status": status_text(c),
         "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode") or "default"},
         "NetworkSettings": {"Networks": {}},
-        "Mounts": [],
+        "Mounts": api_mount_points(c.mount_points),
     }
 
 
@@ -128,7 +129,7 @@ def inspect(c: Container, driver_data: dict[str, str]) -> dict[str, Any]:
         "ExecIDs": None,
         "HostConfig": c.host_config,
         "GraphDriver": {"Name": "overlay2", "Data": driver_data},
-        "Mounts": [],
+        "Mounts": api_mount_points(c.mount_points),
         "Config": c.config,
         "NetworkSettings": {
             "Bridge": "",

@@ -255,7 +255,7 @@ class ImageStore:
 
     def _refs_of(self, image_id: str) -> list[Reference]:
         refs = [ref for ref, target in self._refs.values() if target == image_id]
-        return sorted(refs, key=lambda r: r.familiar_string())
+        return sorted(refs, key=str)  # refstore's lexicalRefs: by the full reference
 
     def _refresh_names(self, image_id: str) -> None:
         image = self._images.get(image_id)
@@ -309,7 +309,7 @@ class ImageStore:
             has_children = image.id in parents
             if dangling_only and has_children:
                 continue
-            refs = sorted(refs_by_image.get(image.id, []), key=lambda r: r.familiar_string())
+            refs = sorted(refs_by_image.get(image.id, []), key=str)
             if "reference" in f:
                 refs = [r for r in refs if any(familiar_match(p, r) for p in f["reference"])]
             tags = [r.familiar_string() for r in refs if r.digest is None]
@@ -334,8 +334,23 @@ class ImageStore:
 
     # -- API shapes ------------------------------------------------------------------
 
-    def to_api_summary(self, image: Image, containers: int = -1) -> dict[str, Any]:
-        """ImageSummary of GET /images/json (swagger v1.51)."""
+    def shared_sizes(self, images: Iterable[Image]) -> dict[str, int]:
+        """SharedSize of `images` (GET /images/json?shared-size=1): the unpacked size of
+        their layers that more than one image of the whole store uses, as dockerd counts."""
+        users: Counter[str] = Counter()
+        for other in self._images.values():
+            users.update(other.chain_ids)
+        return {
+            image.id: sum(
+                self._layers[c].size for c in image.chain_ids if users[c] > 1 and c in self._layers
+            )
+            for image in images
+        }
+
+    def to_api_summary(
+        self, image: Image, containers: int = -1, shared_size: int = -1
+    ) -> dict[str, Any]:
+        """ImageSummary of GET /images/json (swagger v1.51); -1 means "not computed"."""
         return {
             "Id": image.id,
             "ParentId": image.parent,
@@ -343,7 +358,7 @@ class ImageStore:
             "RepoDigests": list(image.repo_digests),
             "Created": int(parse_time(image.created) or 0),
             "Size": image.size,
-            "SharedSize": -1,
+            "SharedSize": shared_size,
             "Labels": image.labels,
             "Containers": containers,
         }

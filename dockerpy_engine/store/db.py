@@ -53,6 +53,27 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (holder, chain_id)
     );
     """,
+    # 2 -> 3: volumes of the local driver (store/volumes.py); their data stays on disk.
+    """
+    CREATE TABLE volumes (
+        name  TEXT PRIMARY KEY,
+        data  BLOB NOT NULL
+    );
+    """,
+    # 3 -> 4: networks and their endpoints (store/networks.py).
+    """
+    CREATE TABLE networks (
+        id    TEXT PRIMARY KEY,
+        name  TEXT NOT NULL UNIQUE,
+        data  BLOB NOT NULL
+    );
+    CREATE TABLE endpoints (
+        container_id  TEXT NOT NULL,
+        network_id    TEXT NOT NULL,
+        data          BLOB NOT NULL,
+        PRIMARY KEY (container_id, network_id)
+    );
+    """,
 )
 
 

@@ -14,7 +14,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from dockerpy_engine.api.app import VERSION_PREFIX
+from dockerpy_engine.api.keys import IMAGES
+from dockerpy_engine.api.middleware import error_middleware, version_middleware
+from dockerpy_engine.api.routers import images as image_routes
 from dockerpy_engine.errdefs import Conflict, InvalidParameter, NoSuchImage
 from dockerpy_engine.images import ImageStore
 from dockerpy_engine.images.store import short_id
@@ -229,7 +235,8 @@ async def test_tag_and_move_tag(store: ImageStore) -> None:
     b = await store.import_image(chunks(ROOTFS), None, [], "two", None)
     await store.tag(a.id, "localhost:5000/x", "1")
     await store.tag("a", "shared")
-    assert a.repo_tags == ["a:latest", "localhost:5000/x:1", "shared:latest"]
+    # dockerd's order: lexical by the full reference (docker.io/library/… < localhost:5000/…)
+    assert a.repo_tags == ["a:latest", "shared:latest", "localhost:5000/x:1"]
     await store.tag(b.id[7:19], "shared")
     assert a.repo_tags == ["a:latest", "localhost:5000/x:1"]
     assert b.repo_tags == ["shared:latest"]
@@ -351,17 +358,17 @@ async def test_list_filters(store: ImageStore) -> None:
     await _load_one(store, mid, layer, ["mid:1", "localhost:5000/mid:2"])
     await _load_one(store, new, layer, [])
     names = lambda images: [i.repo_tags for i in images]  # noqa: E731
-    assert names(store.list()) == [[], ["localhost:5000/mid:2", "mid:1"], ["old:1"]]
+    assert names(store.list()) == [[], ["mid:1", "localhost:5000/mid:2"], ["old:1"]]
     assert names(store.list({"dangling": ["true"]})) == [[]]
     assert names(store.list({"dangling": ["false"]})) == [
-        ["localhost:5000/mid:2", "mid:1"],
+        ["mid:1", "localhost:5000/mid:2"],
         ["old:1"],
     ]
-    assert names(store.list({"label": ["tier"]})) == [["localhost:5000/mid:2", "mid:1"], ["old:1"]]
+    assert names(store.list({"label": ["tier"]})) == [["mid:1", "localhost:5000/mid:2"], ["old:1"]]
     assert names(store.list({"label": ["tier=db"]})) == [["old:1"]]
     assert names(store.list({"reference": ["mid"]})) == [["mid:1"]]
     assert names(store.list({"reference": ["*/mid:*"]})) == [["localhost:5000/mid:2"]]
-    assert store.get("mid:1").repo_tags == ["localhost:5000/mid:2", "mid:1"]  # not narrowed
+    assert store.get("mid:1").repo_tags == ["mid:1", "localhost:5000/mid:2"]  # not narrowed
     assert names(store.list({"before": ["mid:1"]})) == [["old:1"]]
     assert names(store.list({"since": ["mid:1"]})) == [[]]
     with pytest.raises(InvalidParameter, match="invalid filter 'bogus'"):
@@ -370,6 +377,51 @@ async def test_list_filters(store: ImageStore) -> None:
         store.list({"dangling": ["maybe"]})
     with pytest.raises(NoSuchImage):
         store.list({"before": ["nothere"]})
+
+
+async def test_list_all_shows_intermediate_images_and_shared_sizes(store: ImageStore) -> None:
+    base_layer, top_layer = make_tar({"b": b"1" * 100}), make_tar({"t": b"2" * 10})
+    parent_config = image_config([sha(base_layer)], created="2020-01-01T00:00:00Z")
+    await store.load_archive(chunks(save_archive([(parent_config, [base_layer], [])])))
+    child_config = image_config([sha(base_layer), sha(top_layer)])
+    row = await store.register_layer(chunks(top_layer), sha(base_layer))
+    child = await store.create_image(child_config, parent=sha(parent_config))
+    await store.release_layer(row.chain_id)
+    await store.tag(child.id, "child", "1")
+    # an untagged parent with a child is an intermediate image: only `all` shows it
+    assert [i.id for i in store.list()] == [child.id]
+    assert [i.id for i in store.list(all=True)] == [child.id, sha(parent_config)]
+    assert store.list({"dangling": ["true"]}, all=True) == []
+    assert store.shared_sizes(store.list(all=True)) == {child.id: 100, sha(parent_config): 100}
+    assert store.to_api_summary(child, shared_size=100)["SharedSize"] == 100
+
+
+async def test_http_list_by_api_version(store: ImageStore) -> None:
+    app = web.Application(middlewares=[error_middleware, version_middleware])
+    app[IMAGES] = store
+    for route in image_routes.ROUTES:
+        route.register(app.router)
+        web.RouteDef(
+            route.method, VERSION_PREFIX + route.path, route.handler, route.kwargs
+        ).register(app.router)
+    untagged = await store.import_image(chunks(ROOTFS), None, [], "", None)
+    await store.import_image(chunks(ROOTFS), "tagged:1", [], "", None)
+    async with TestClient(TestServer(app)) as client:
+        new = await (await client.get("/v1.51/images/json", params={"shared-size": "1"})).json()
+        assert [(i["RepoTags"], i["SharedSize"]) for i in new] == [
+            (["tagged:1"], len(b"root:x:0:0:root:/root:/bin/sh\n")),
+            ([], len(b"root:x:0:0:root:/root:/bin/sh\n")),
+        ]
+        assert "VirtualSize" not in new[0]
+        old = await (await client.get("/v1.40/images/json", params={"filter": "tag*"})).json()
+        assert [i["RepoTags"] for i in old] == [["tagged:1"]]
+        assert old[0]["VirtualSize"] == old[0]["Size"] and old[0]["SharedSize"] == -1
+        none = await (await client.get("/v1.42/images/json")).json()
+        by_id = {i["Id"]: i for i in none}
+        assert by_id[untagged.id]["RepoTags"] == ["<none>:<none>"]
+        assert by_id[untagged.id]["RepoDigests"] == ["<none>@<none>"]
+        shared_ignored = await client.get("/v1.41/images/json", params={"shared-size": "1"})
+        assert {i["SharedSize"] for i in await shared_ignored.json()} == {-1}
 
 
 # -- API shapes -------------------------------------------------------------------------

@@ -1,15 +1,25 @@
-"""Image endpoints: import, load, list, inspect, tag, remove."""
+"""Image endpoints: import, load, list, inspect, tag, remove, save, history, prune."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import orjson
 from aiohttp import web
 
-from ...errdefs import InvalidParameter, Unimplemented
+from ...errdefs import InvalidParameter
+from ...images.history import image_history
+from ...images.platforms import Platform, decode_platform
+from ...images.prune import prune_images
+from ...images.save import save_archive
+from ...version import api_less_than
 from .._params import json_response, qbool, qfilters
 from ..keys import CONTAINERS, IMAGES
+from ..middleware import API_VERSION_KEY
+from .distribution import post_images_pull
+
+log = logging.getLogger(__name__)
 
 
 async def _body_chunks(request: web.Request) -> AsyncIterator[bytes]:
@@ -26,11 +36,14 @@ async def _progress_stream(request: web.Request) -> web.StreamResponse:
 
 
 async def post_images_create(request: web.Request) -> web.StreamResponse:
-    """POST /images/create: `fromSrc=-` imports the body (docker import); pulls come later."""
+    """POST /images/create: `fromImage` pulls (routers/distribution.py), `fromSrc=-` imports
+    the body (docker import)."""
+    if request.query.get("fromImage"):
+        return await post_images_pull(request)
     if request.query.get("fromSrc") != "-":
         if request.query.get("fromSrc"):
             raise InvalidParameter("importing from a URL is not supported; send the tar as body")
-        raise Unimplemented("pulling images from a registry is not supported by this daemon yet")
+        raise InvalidParameter("fromImage or fromSrc is required")
     repo = request.query.get("repo", "")
     tag = request.query.get("tag", "")
     repo_tag = f"{repo}:{tag}" if repo and tag else repo or None
@@ -60,8 +73,27 @@ async def post_images_load(request: web.Request) -> web.StreamResponse:
 
 
 async def get_images_json(request: web.Request) -> web.Response:
+    """GET /images/json with dockerd's per-version shapes: the `filter` glob (< 1.41, a
+    `reference` filter), `shared-size` (>= 1.42), `<none>` names (< 1.43), VirtualSize (< 1.44).
+    `digests` needs nothing: RepoDigests are always sent and the CLI only shows them."""
     store = request.app[IMAGES]
-    return json_response([store.to_api_summary(i) for i in store.list(qfilters(request))])
+    version = request[API_VERSION_KEY]
+    filters = qfilters(request)
+    if api_less_than(version, "1.41") and request.query.get("filter"):
+        filters.setdefault("reference", []).append(request.query["filter"])
+    images = store.list(filters, all=qbool(request, "all"))
+    shared: dict[str, int] = {}
+    if not api_less_than(version, "1.42") and qbool(request, "shared-size"):
+        shared = store.shared_sizes(images)
+    summaries = []
+    for image in images:
+        summary = store.to_api_summary(image, shared_size=shared.get(image.id, -1))
+        if api_less_than(version, "1.43") and not image.repo_tags and not image.repo_digests:
+            summary["RepoTags"], summary["RepoDigests"] = ["<none>:<none>"], ["<none>@<none>"]
+        if api_less_than(version, "1.44"):
+            summary["VirtualSize"] = summary["Size"]
+        summaries.append(summary)
+    return json_response(summaries)
 
 
 async def get_image_json(request: web.Request) -> web.Response:
@@ -87,11 +119,59 @@ async def delete_image(request: web.Request) -> web.Response:
     return json_response(result)
 
 
+def _platform(request: web.Request) -> Platform | None:
+    """The `platform` parameter of save and history, which API 1.48 introduced."""
+    if api_less_than(request[API_VERSION_KEY], "1.48"):
+        return None
+    return decode_platform(request.query.get("platform", ""))
+
+
+async def get_images_get(request: web.Request) -> web.StreamResponse:
+    """GET /images/get?names=a&names=b and GET /images/{name}/get (docker save).
+
+    Every error (no such image, platform, unreadable layer) is raised before the first byte,
+    as dockerd answers normally only while nothing was flushed; once the tar has started, a
+    failure can only cut the connection and the client sees a truncated archive.
+    """
+    name = request.match_info.get("name")
+    names = [name] if name is not None else request.query.getall("names", [])
+    async with save_archive(request.app[IMAGES], names, _platform(request)) as chunks:
+        response = web.StreamResponse(status=200)
+        response.content_type = "application/x-tar"
+        await response.prepare(request)
+        try:
+            async for chunk in chunks:
+                await response.write(chunk)
+        except Exception as exc:
+            log.warning("%s %s: save stream failed: %s", request.method, request.path, exc)
+            if request.transport is not None:
+                request.transport.close()
+            return response
+        await response.write_eof()
+        return response
+
+
+async def get_image_history(request: web.Request) -> web.Response:
+    store = request.app[IMAGES]
+    return json_response(image_history(store, request.match_info["name"], _platform(request)))
+
+
+async def post_images_prune(request: web.Request) -> web.Response:
+    report = await prune_images(
+        request.app[IMAGES], qfilters(request), in_use=request.app[CONTAINERS].image_in_use
+    )
+    return json_response(report.to_api())
+
+
 ROUTES = [
     web.post("/images/create", post_images_create),
     web.post("/images/load", post_images_load),
     web.get("/images/json", get_images_json),
+    web.get("/images/get", get_images_get),
+    web.post("/images/prune", post_images_prune),
     web.get("/images/{name:.+}/json", get_image_json),
     web.post("/images/{name:.+}/tag", post_image_tag),
+    web.get("/images/{name:.+}/get", get_images_get),
+    web.get("/images/{name:.+}/history", get_image_history),
     web.delete("/images/{name:.+}", delete_image),
 ]
