@@ -25,6 +25,7 @@ from .. import errdefs
 from ..asyncutil import uninterruptible
 from ..events import EventBus
 from ..images import ImageStore
+from ..networks.dns import resolv_conf as embedded_dns_resolv_conf
 from ..runtime import ContainerdRuntime, create_fifos
 from ..runtime.types import ExitStatus, Mount
 from ..store import Database
@@ -320,6 +321,8 @@ class ContainerService:
         dns = (hc.get("Dns"), hc.get("DnsSearch"), hc.get("DnsOptions"))
         if host_network and not any(dns):
             resolv = host_resolv  # the host's resolvers, loopback ones too, are reachable
+        elif self._networks is not None and self._networks.embedded_dns(hc.get("NetworkMode")):
+            resolv = embedded_dns_resolv_conf(host_resolv, dns[1] or (), dns[2] or ())
         else:
             resolv = hostconfig.resolv_conf(host_resolv, *dns)
         Path(c.resolv_conf_path).write_text(resolv)

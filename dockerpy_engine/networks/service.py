@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import errdefs
+from ..containers.hostconfig import read_host_resolv_conf
 from ..containers.types import Container, now_rfc3339
 from ..events import EventBus
 from ..store import Database
 from ..store.networks import NetworkRows
-from . import iptables, netlink, ports
+from . import dns, iptables, netlink, ports
 from .ipam import DEFAULT_POOLS, Pool, Subnet, mac_for, pick_subnet
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,8 @@ class Endpoint:
     hosts_line: str = ""
     hosts_path: str = ""
     ports: list[dict[str, Any]] = field(default_factory=list)
+    dns_names: list[str] = field(default_factory=list)  # embedded DNS, user networks only
+    dns_servers: list[str] = field(default_factory=list)  # its forwarders (ExtDNS)
 
     def to_record(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__slots__}  # type: ignore[attr-defined]
@@ -151,6 +154,8 @@ class Endpoint:
         self.host_ifname = self.ifname = self.netns = self.hosts_line = self.hosts_path = ""
         self.prefixlen = 0
         self.ports = []
+        self.dns_names = []
+        self.dns_servers = []
 
     def bindings(self) -> list[ports.Binding]:
         return [ports.Binding(**b) for b in self.ports]
@@ -169,6 +174,7 @@ class NetworkService:
         self._proxies: dict[str, list[ports.PortProxy]] = {}
         self._allocator = ports.PortAllocator()
         self._lock = asyncio.Lock()
+        self.dns = dns.EmbeddedDNS()
 
     # ------------------------------------------------------------------ start-up
 
@@ -248,6 +254,9 @@ class NetworkService:
                 await self._release(ep)
                 continue
             await self._restore_ports(ep)
+            self._dns_add(ep)
+        for cid in {ep.container_id for ep in self._endpoints.values() if ep.dns_names}:
+            await self._dns_serve(cid, running(cid))
 
     async def _restore_ports(self, ep: Endpoint) -> None:
         n = self._networks[ep.network_id]
@@ -602,6 +611,7 @@ class NetworkService:
             for ep in done:
                 await self._release(ep)
             raise
+        await self._dns_serve(c.id, pid)
 
     async def _attach_one(self, c: Container, ep: Endpoint, pid: int) -> None:
         n = self._networks.get(ep.network_id)
@@ -649,6 +659,13 @@ class NetworkService:
                 ep.hosts_line = f"{ep.ip}\t{c.config.get('Hostname') or c.id[:12]}\n"
                 ep.hosts_path = c.hosts_path
                 await asyncio.to_thread(_hosts_add, c.hosts_path, ep.hosts_line)
+            if n.user_defined:
+                aliases = list(ep.config.get("Aliases") or [])
+                hostname = str(c.config.get("Hostname") or "")
+                ep.dns_names = dns.member_names(c.name, aliases, c.id, hostname)
+                host = await asyncio.to_thread(read_host_resolv_conf)
+                ep.dns_servers = dns.forwarders(c.host_config.get("Dns") or [], host)
+                self._dns_add(ep)
         except BaseException as exc:
             await self._release(ep)
             if isinstance(exc, errdefs.EngineError):
@@ -697,6 +714,10 @@ class NetworkService:
     async def _release(self, ep: Endpoint) -> None:
         """Undo whatever of an endpoint is live (each step tolerates it never happened)."""
         n = self._networks.get(ep.network_id)
+        if ep.dns_names:
+            self.dns.resolver.drop(ep.container_id, ep.network_id)
+            if not self.dns.resolver.has(ep.container_id):
+                await self.dns.stop(ep.container_id)
         for proxy in self._proxies.pop(ep.container_id, []) if ep.ports else []:
             await proxy.close()
         if ep.ports:
@@ -727,6 +748,36 @@ class NetworkService:
         for ep in self._of(c.id):
             if ep.endpoint_id:
                 await self._release(ep)
+        await self.dns.stop(c.id)
+
+    def _dns_add(self, ep: Endpoint) -> None:
+        n = self._networks.get(ep.network_id)
+        if n is None or not ep.dns_names or not ep.ip:
+            return
+        member = dns.Member(
+            ep.container_id, n.id, n.name, ep.ip, tuple(ep.dns_names), internal=n.internal
+        )
+        self.dns.resolver.add(member)
+
+    async def _dns_serve(self, container_id: str, pid: int) -> None:
+        """Start the container's embedded DNS server if it is on a user-defined network."""
+        if not pid or not self.dns.resolver.has(container_id):
+            return
+        servers = next((ep.dns_servers for ep in self._of(container_id) if ep.dns_servers), [])
+        try:
+            await self.dns.serve(container_id, f"/proc/{pid}/ns/net", list(servers))
+        except OSError as exc:
+            log.warning("embedded DNS for %s: %s", container_id[:12], exc)
+
+    def embedded_dns(self, network_mode: str) -> bool:
+        """Whether a container in this mode gets the embedded DNS (user-defined networks)."""
+        name = self.mode_network(network_mode or "default")
+        if name is None:
+            return False
+        try:
+            return self.get(name).user_defined
+        except errdefs.NotFound:
+            return False
 
     async def connect(self, c: Container, ref: str, config: dict[str, Any], pid: int) -> None:
         n = self.get(ref)
@@ -753,6 +804,7 @@ class NetworkService:
                 self._endpoints.pop((c.id, n.id), None)
                 self._rows.delete_endpoint(c.id, n.id)
                 raise
+            await self._dns_serve(c.id, pid)
 
     async def disconnect(self, c: Container, ref: str, force: bool) -> None:
         n = self.get(ref)
