@@ -25,6 +25,7 @@ from .keys import (
     VOLUMES,
 )
 from .middleware import error_middleware, server_headers, version_middleware
+from .routers import build as build_routes
 from .routers import container_files as container_files_routes
 from .routers import container_stats as container_stats_routes
 from .routers import containers as container_routes
@@ -47,6 +48,7 @@ ROUTERS = (
     distribution_routes,
     network_routes,
     volume_routes,
+    build_routes,
 )
 VERSION_PREFIX = r"/v{version:[0-9]+\.[0-9]+}"
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from ...version import API_VERSION
+from ...diskusage import disk_usage
+from ...hostwarnings import host_info
+from ...version import API_VERSION, api_less_than
 from .._params import json_response
-from ..keys import SYSTEM
+from ..keys import CONTAINERS, DISTRIBUTION, IMAGES, SYSTEM, VOLUMES
+from ..middleware import API_VERSION_KEY
 
 _PING_HEADERS = {
     "API-Version": API_VERSION,
@@ -30,11 +35,26 @@ async def get_version(request: web.Request) -> web.Response:
 
 
 async def get_info(request: web.Request) -> web.Response:
-    return json_response(request.app[SYSTEM].info())
+    info = request.app[SYSTEM].info()
+    info.update(await asyncio.to_thread(host_info, info["CgroupVersion"]))
+    info["RegistryConfig"] = request.app[DISTRIBUTION].config.to_api()
+    return json_response(info)
+
+
+async def get_system_df(request: web.Request) -> web.Response:
+    """GET /system/df; `type` (repeatable) picks the sections from API 1.42 on."""
+    types = request.query.getall("type", [])
+    if api_less_than(request[API_VERSION_KEY], "1.42"):
+        types = []
+    usage = await disk_usage(
+        request.app[CONTAINERS], request.app[IMAGES], request.app.get(VOLUMES), types
+    )
+    return json_response(usage)
 
 
 ROUTES = [
     web.get("/_ping", get_ping),
     web.get("/version", get_version),
     web.get("/info", get_info),
+    web.get("/system/df", get_system_df),
 ]
