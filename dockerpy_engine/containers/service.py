@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errdefs
 from ..asyncutil import uninterruptible
 from ..events import EventBus
+from ..filters import labels_match, until_filter
 from ..images import ImageStore
 from ..networks.dns import resolv_conf as embedded_dns_resolv_conf
 from ..runtime import ContainerdRuntime, create_fifos
@@ -739,7 +740,7 @@ class ContainerService:
         unknown = set(filters) - {"until", "label", "label!"}
         if unknown:
             raise errdefs.InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
-        until = _until_filter(filters.get("until", []))
+        until = until_filter(filters)
         deleted: list[str] = []
         reclaimed = 0
         for c in list(self._by_id.values()):
@@ -747,9 +748,13 @@ class ContainerService:
                 continue
             if until is not None and parse_time(c.created) >= until:
                 continue
-            if not all(_label_matches(c, v) for v in filters.get("label", [])):
+            if not all(
+                labels_match(c.config.get("Labels") or {}, [v]) for v in filters.get("label", [])
+            ):
                 continue
-            if any(_label_matches(c, v) for v in filters.get("label!", [])):
+            if any(
+                labels_match(c.config.get("Labels") or {}, [v]) for v in filters.get("label!", [])
+            ):
                 continue
             size = await asyncio.to_thread(dir_size, self._root / c.id / "upper")
             try:
@@ -868,7 +873,9 @@ class ContainerService:
                 c.state.status != "exited" or str(c.state.exit_code) not in values
             ):
                 return False
-            if key == "label" and not all(_label_matches(c, v) for v in values):
+            if key == "label" and not all(
+                labels_match(c.config.get("Labels") or {}, [v]) for v in values
+            ):
                 return False
             if key == "ancestor" and not any(self._is_ancestor(c, v) for v in values):
                 return False
@@ -1182,28 +1189,6 @@ UPDATABLE_RESOURCES = (
 
 def _hc_int(hc: dict[str, Any], key: str) -> int:
     return int(hc.get(key) or 0)
-
-
-def _until_filter(values: list[str]) -> float | None:
-    """`until`: a UNIX timestamp, an RFC 3339 time, or a duration like 10m/24h before now."""
-    if not values:
-        return None
-    raw = values[0]
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        if raw[-1:] in units and raw[:-1].replace(".", "", 1).isdigit():
-            return time.time() - float(raw[:-1]) * units[raw[-1]]
-        if raw.replace(".", "", 1).isdigit():
-            return float(raw)
-        return parse_time(raw)
-    except ValueError:
-        raise errdefs.InvalidParameter(f"invalid filter 'until={raw}'") from None
-
-
-def _label_matches(c: Container, expr: str) -> bool:
-    labels = c.config.get("Labels") or {}
-    key, sep, value = expr.partition("=")
-    return key in labels and (not sep or labels[key] == value)
 
 
 def _host_config_defaults(host_config: dict[str, Any]) -> dict[str, Any]:

@@ -22,16 +22,14 @@ count. One prune runs at a time per store ("a prune operation is already running
 
 from __future__ import annotations
 
-import calendar
 import logging
-import re
-import time
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errdefs import Conflict, EngineError, InvalidParameter
+from ..filters import until_filter
 from .reference import parse
 from .store import ImageStore, InUse, parse_time
 from .types import Image
@@ -98,57 +96,6 @@ def _match_labels(filters: Mapping[str, list[str]], labels: Mapping[str, str]) -
     return not ("label!" in filters and match_kv_list(filters["label!"], labels))
 
 
-_GO_DURATION = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-_TIMESTAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:T(\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?)?"
-    r"(Z|z|[+-]\d{2}:\d{2})?"
-)
-_UNIX = re.compile(r"\d+(?:\.\d{1,9})?")
-
-
-def parse_until(value: str, now: float | None = None) -> float:
-    """timestamp.Parse (timetypes.GetTimestamp) as unix seconds: a Go duration before now,
-    RFC 3339 (or a shortened local date/time), or unix seconds with optional nanoseconds."""
-    now = time.time() if now is None else now
-    if value != "0" and _GO_DURATION.fullmatch(value):
-        sign = -1.0 if value.startswith("-") else 1.0
-        total = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
-        return now - sign * total
-    match = _TIMESTAMP.fullmatch(value)
-    if match is not None:
-        year, month, day, hour, minute, second, frac, zone = match.groups()
-        fields = (int(year), int(month), int(day), int(hour or 0), int(minute or 0))
-        try:
-            stamp = (*fields, int(second or 0), 0, 0, -1)
-            if zone:
-                seconds = float(calendar.timegm(stamp))
-                if zone not in ("Z", "z"):
-                    offset = int(zone[1:3]) * 3600 + int(zone[4:6]) * 60
-                    seconds -= offset if zone[0] == "+" else -offset
-            else:
-                seconds = time.mktime(stamp)  # dockerd parses zone-less times as local
-        except (OverflowError, ValueError) as exc:
-            raise InvalidParameter(f"invalid value for 'until' filter: {exc}") from None
-        return seconds + (float(frac) if frac else 0.0)
-    if "-" not in value and _UNIX.fullmatch(value):
-        return float(value)
-    raise InvalidParameter(
-        f"invalid value for 'until' filter: failed to parse value as time or duration: \"{value}\""
-    )
-
-
-def _until(filters: Mapping[str, list[str]]) -> float | None:
-    values = filters.get("until")
-    if not values:
-        return None
-    if len(values) > 1:
-        raise InvalidParameter("more than one until filter specified")
-    return parse_until(values[0])
-
-
 # -- prune -----------------------------------------------------------------------------------
 
 
@@ -198,7 +145,7 @@ async def prune_images(
             if key not in ACCEPTED_FILTERS:
                 raise _invalid_filter(key)
         dangling_only = get_bool_or_default(filters, "dangling", True)
-        until = _until(filters)
+        until = until_filter(filters)
         chosen = _select(store, filters, dangling_only, until)
         sizes = {row.chain_id: row.size for i in store.all() for row in store.layers(i)}
         records: list[dict[str, str]] = []

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errdefs import Conflict, InvalidParameter, NoSuchImage
+from ..filters import parse_until
 from ..store.db import Database
 from ..store.images import ImageRow, ImageRows, LayerRow, RefRow
 from . import layers as layerfs
@@ -290,7 +291,7 @@ class ImageStore:
         dangling_only = _bool_filter(f, "dangling")
         before = min((self._created(v) for v in f.get("before", [])), default=None)
         since = max((self._created(v) for v in f.get("since", [])), default=None)
-        until = min((_until(v) for v in f.get("until", [])), default=None)
+        until = min((parse_until(v) for v in f.get("until", [])), default=None)
         result: list[Image] = []
         parents = {i.parent for i in self._images.values() if i.parent}
         refs_by_image: dict[str, list[Reference]] = {}
@@ -939,26 +940,6 @@ def _match_labels(wanted: list[str], labels: Mapping[str, str]) -> bool:
         if key not in labels or (sep and labels[key] != value):
             return False
     return True
-
-
-_DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "ms": 0.001}
-
-
-def _until(value: str) -> float:
-    """timetypes.GetTimestamp's common forms: unix seconds, RFC 3339, or a Go duration ago."""
-    with contextlib.suppress(ValueError):
-        return float(value)
-    parsed = parse_time(value)
-    if parsed is not None:
-        return parsed
-    match = re.fullmatch(r"((?:\d+(?:\.\d+)?(?:ms|s|m|h))+)", value)
-    if match:
-        total = sum(
-            float(n) * _DURATION_UNITS[u]
-            for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", value)
-        )
-        return time.time() - total
-    raise InvalidParameter(f"invalid filter 'until={value}'")
 
 
 def _copy(image: Image, tags: list[str], digests: list[str]) -> Image:

@@ -21,8 +21,10 @@ from typing import Any
 
 from .. import errdefs
 from ..containers.hostconfig import read_host_resolv_conf
+from ..containers.logs import parse_time
 from ..containers.types import Container, now_rfc3339
 from ..events import EventBus
+from ..filters import labels_match, until_filter
 from ..store import Database
 from ..store.networks import NetworkRows
 from . import dns, iptables, netlink, ports
@@ -391,11 +393,20 @@ class NetworkService:
         self._events.publish("network", "destroy", n.id, {"name": n.name, "type": n.driver})
 
     async def prune(self, filters: dict[str, list[str]]) -> list[str]:
+        """Unused user-defined networks, narrowed by `until`, `label` and `label!` (dockerd's)."""
+        for key in filters:
+            if key not in ("until", "label", "label!"):
+                raise errdefs.InvalidParameter(f"invalid filter '{key}'")
+        until = until_filter(filters)
         removed = []
         for n in list(self._networks.values()):
             if not n.user_defined or self._live(n):
                 continue
-            if not self._label_filters(n, filters):
+            if not labels_match(n.labels, filters.get("label") or []):
+                continue
+            if any(labels_match(n.labels, [e]) for e in filters.get("label!") or []):
+                continue
+            if until is not None and parse_time(n.created) > until:
                 continue
             with contextlib.suppress(errdefs.EngineError):
                 await self.remove(n.id)
@@ -438,15 +449,7 @@ class NetworkService:
             dangling = n.user_defined and not any(k[1] == n.id for k in self._endpoints)
             if dangling != (value in ("true", "1")):
                 return False
-        return self._label_filters(n, f)
-
-    @staticmethod
-    def _label_filters(n: Network, f: dict[str, list[str]]) -> bool:
-        for expr in f.get("label") or []:
-            key, eq, value = expr.partition("=")
-            if key not in n.labels or (eq and n.labels[key] != value):
-                return False
-        return True
+        return labels_match(n.labels, f.get("label") or [])
 
     def inspect(self, ref: str, names: Callable[[str], str]) -> dict[str, Any]:
         n = self.get(ref)

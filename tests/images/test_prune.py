@@ -16,11 +16,11 @@ from dockerpy_engine.api.keys import CONTAINERS, IMAGES
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import images as image_routes
 from dockerpy_engine.errdefs import Conflict, InvalidParameter
+from dockerpy_engine.filters import parse_until
 from dockerpy_engine.images import ImageStore, Reference, parse
 from dockerpy_engine.images.prune import (
     get_bool_or_default,
     match_kv_list,
-    parse_until,
     prune_images,
 )
 from dockerpy_engine.store.db import Database
