@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from dockerpy_engine.humanize import human_duration
+
 __all__ = [
     "FormatError",
     "Formatter",
@@ -66,34 +68,6 @@ def human_size(size: float) -> str:
 def bytes_size(size: float) -> str:
     """units.BytesSize: binary (1024) units, 4 significant digits (`23.54GiB`)."""
     return _custom_size(4, float(size), 1024.0, _BINARY)
-
-
-def human_duration(seconds: float) -> str:
-    """units.HumanDuration, the `About a minute` in `docker ps`'s CREATED column."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def since(unix_seconds: float, now: float | None = None) -> str:

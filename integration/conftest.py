@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from collections.abc import Iterator
 
@@ -29,6 +30,19 @@ def daemon(busybox_tar: str) -> Iterator[Daemon]:
         yield d
     finally:
         d.cleanup()
+
+
+@pytest.fixture(scope="module")
+def netns() -> Iterator[str]:
+    """A private network namespace for a module's own daemon: bridges and iptables rules made
+    there never touch the host's."""
+    name = f"dpy-net-{secrets.token_hex(4)}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture

@@ -41,17 +41,6 @@ while True:
 
 
 @pytest.fixture(scope="module")
-def netns() -> Iterator[str]:
-    name = f"dpy-net-{secrets.token_hex(4)}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
-@pytest.fixture(scope="module")
 def upstream(netns: str, tmp_path_factory) -> Iterator[Path]:
     """The tiny DNS server; yields the file it logs every query name to."""
     subprocess.run(["ip", "-n", netns, "addr", "add", f"{UPSTREAM}/32", "dev", "lo"], check=True)

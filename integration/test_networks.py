@@ -5,7 +5,6 @@ only between the test's containers and to 127.0.0.1 inside that namespace."""
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 import subprocess
 import sys
@@ -18,17 +17,6 @@ from .conftest import IMAGE
 from .daemon import Daemon
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"  # ping from the daemon's namespace
-
-
-@pytest.fixture(scope="module")
-def netns() -> Iterator[str]:
-    name = f"dpy-net-{secrets.token_hex(4)}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture(scope="module")
