@@ -32,7 +32,7 @@ from typing import Protocol
 import orjson
 
 from ..types import LogsOptions
-from ._base import LogEntry, entry_wanted, format_time_nano, parse_time_ns
+from ._base import BaseDriver, LogEntry, Message, entry_wanted, format_time_nano, parse_time_ns
 
 log = logging.getLogger(__name__)
 
@@ -477,3 +477,31 @@ def _close_after(pending: list[asyncio.Future[object]], fds: list[int]) -> None:
         running[0].add_done_callback(close)
     else:
         close()
+
+
+class FileDriver(BaseDriver):
+    """What json-file and local share: entries encoded by the driver, appended to a rotating
+    LogFile, read back through the driver's codec."""
+
+    codec: Codec
+    path: Path
+    _file: LogFile
+
+    def encode(self, msg: Message) -> bytes:
+        raise NotImplementedError
+
+    def log(self, msg: Message) -> None:
+        self.log_many([msg])
+
+    def log_many(self, msgs: list[Message]) -> None:
+        self._file.append([self.encode(m) for m in msgs], msgs[-1].time_ns)
+
+    def changed(self) -> asyncio.Future[None]:
+        """Resolved at the next write or at close (`logs --follow` waits on it)."""
+        return self._file.changed()
+
+    def reader(self) -> FileReader:
+        return FileReader(self.path, self._file.max_files, self.codec, self._file)
+
+    def _shutdown(self) -> None:
+        self._file.close()

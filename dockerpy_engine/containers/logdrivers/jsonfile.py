@@ -15,16 +15,15 @@ as with dockerd.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
 
-from ._base import BaseDriver, LogEntry, LogInfo, Message, format_time_nano
+from ._base import LogEntry, LogInfo, Message, format_time_nano
 from ._base import parse_time_ns as _parse_time_ns
-from ._files import FileReader, LogFile
+from ._files import FileDriver, FileReader, LogFile
 from ._options import (
     ATTRIBUTE_KEYS,
     OptionError,
@@ -112,10 +111,11 @@ class JsonCodec:
         return entries, end
 
 
-class JsonFileLog(BaseDriver):
+class JsonFileLog(FileDriver):
     """Appends a container's output to its json-file log; `reader()` reads it back."""
 
     name = NAME
+    codec = JsonCodec()
 
     def __init__(
         self,
@@ -136,21 +136,8 @@ class JsonFileLog(BaseDriver):
         self.path = path
         self._file = LogFile(path, max_size, max_files, compress)
 
-    def log(self, msg: Message) -> None:
-        self.log_many([msg])
-
-    def log_many(self, msgs: list[Message]) -> None:
-        self._file.append([encode(m, self._attrs) for m in msgs], msgs[-1].time_ns)
-
-    def changed(self) -> asyncio.Future[None]:
-        """Resolved at the next write or at close (`logs --follow` waits on it)."""
-        return self._file.changed()
-
-    def reader(self) -> FileReader:
-        return FileReader(self.path, self._file.max_files, JsonCodec(), self._file)
-
-    def _shutdown(self) -> None:
-        self._file.close()
+    def encode(self, msg: Message) -> bytes:
+        return encode(msg, self._attrs)
 
 
 def parse_rotation(config: Mapping[str, str]) -> tuple[int, int, bool]:

@@ -13,13 +13,12 @@ LogPath stays empty: the format is the daemon's business.
 
 from __future__ import annotations
 
-import asyncio
 import struct
 from collections.abc import Mapping
 from pathlib import Path
 
-from ._base import BaseDriver, LogEntry, LogInfo, Message
-from ._files import FileReader, LogFile
+from ._base import LogEntry, LogInfo, Message
+from ._files import FileDriver, FileReader, LogFile
 from ._options import (
     ATTRIBUTE_KEYS,
     OptionError,
@@ -211,10 +210,11 @@ def log_path(directory: Path) -> Path:
     return directory / "local-logs" / "container.log"
 
 
-class LocalLog(BaseDriver):
+class LocalLog(FileDriver):
     """The local driver, also the dual-logging cache behind drivers that cannot be read."""
 
     name = NAME
+    codec = LocalCodec()
 
     def __init__(self, path: Path, config: Mapping[str, str], info: LogInfo | None = None) -> None:
         super().__init__()
@@ -229,20 +229,8 @@ class LocalLog(BaseDriver):
         self.path = path
         self._file = LogFile(path, max_size, max_files, compress)
 
-    def log(self, msg: Message) -> None:
-        self.log_many([msg])
-
-    def log_many(self, msgs: list[Message]) -> None:
-        self._file.append([encode_entry(m, self._attrs) for m in msgs], msgs[-1].time_ns)
-
-    def changed(self) -> asyncio.Future[None]:
-        return self._file.changed()
-
-    def reader(self) -> FileReader:
-        return FileReader(self.path, self._file.max_files, LocalCodec(), self._file)
-
-    def _shutdown(self) -> None:
-        self._file.close()
+    def encode(self, msg: Message) -> bytes:
+        return encode_entry(msg, self._attrs)
 
 
 def open_reader(path: Path, config: Mapping[str, str], live: LocalLog | None) -> FileReader:
