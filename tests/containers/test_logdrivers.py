@@ -1846,3 +1846,18 @@ def test_log_opts_must_be_strings_as_dockerd_wants(tmp_path):
 
     with pytest.raises(ConfigError, match="log-opts must be a map of strings"):
         parse(["--config-file", str(path)])
+
+
+async def test_a_log_longer_than_a_slice_is_read_whole_and_in_order(log_path, monkeypatch):
+    """`docker logs` decodes a long log a slice at a time: records that straddle a slice's end,
+    and a record longer than a slice, are read once each, in order."""
+    monkeypatch.setattr(_files, "SLICE", 200)
+    items = [
+        ("stdout", f"line {i}\n", f"2024-01-01T00:00:{i % 60:02d}.000000001Z") for i in range(50)
+    ]
+    items.insert(10, ("stderr", "x" * 700 + "\n", "2024-01-01T00:00:59Z"))
+    write_records(log_path, items)
+
+    entries = await collect(stopped_reader(log_path))
+
+    assert [(e.stream, e.data.decode()) for e in entries] == [(s, log) for s, log, _ in items]

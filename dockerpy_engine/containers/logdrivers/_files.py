@@ -378,6 +378,32 @@ def _decode_source(source: _Source, codec: Codec, since_ns: int) -> list[LogEntr
     return entries
 
 
+SLICE = 4 << 20
+
+
+def _decode_slice(
+    source: _Source, codec: Codec, opts: LogsOptions, offset: int
+) -> tuple[list[LogEntry], int | None]:
+    """The wanted entries of the next slice of `source` from `offset`, and where the next slice
+    starts (None at the end). Compressed files are decoded whole."""
+    if source.gz:
+        since_ns = int(opts.since * 1e9) if opts.since else 0
+        entries = _decode_source(source, codec, since_ns)
+        return [e for e in entries if entry_wanted(opts, e.stream, e.time_ns)], None
+    size = SLICE
+    while True:
+        limit = source.limit
+        want = size if limit is None else min(size, max(0, limit - offset))
+        data = os.pread(source.fd, want, offset) if want else b""
+        entries, used = codec.decode(data)
+        at_end = len(data) < size
+        if used or at_end:
+            break
+        size *= 2  # one record longer than the slice: read more
+    wanted = [e for e in entries if entry_wanted(opts, e.stream, e.time_ns)]
+    return wanted, None if at_end else offset + used
+
+
 def _read_backlog(sources: list[_Source], codec: Codec, opts: LogsOptions) -> list[LogEntry]:
     """The entries to print before following: the last `tail` of them (of either stream, as
     dockerd counts), then the since/until window and the stream selection."""
@@ -432,8 +458,20 @@ class FileReader:
         follower = live.follow() if live is not None and opts.follow else None
         pending: list[asyncio.Future[object]] = []
         try:
-            for entry in await _in_thread(pending, _read_backlog, sources, self._codec, opts):
-                yield entry
+            if opts.tail is None or opts.tail < 0:
+                # The whole log: decoded a slice at a time, so a long log never sits in memory.
+                for source in sources:
+                    offset: int | None = 0
+                    while offset is not None:
+                        entries, offset = await _in_thread(
+                            pending, _decode_slice, source, self._codec, opts, offset
+                        )
+                        for entry in entries:
+                            yield entry
+                _close_after(pending, [source.fd for source in sources])
+            else:
+                for entry in await _in_thread(pending, _read_backlog, sources, self._codec, opts):
+                    yield entry
             if follower is None or live is None:
                 return
             while True:
