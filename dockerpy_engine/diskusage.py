@@ -8,7 +8,7 @@ UsageData; BuildCache is empty: there is no builder yet, so no build cache.
 
 From API 1.42 the `type` parameter (repeatable: container, image, volume, build-cache)
 selects the sections; the others are null, as dockerd leaves them. The disk walks run in
-worker threads inside the services (`dir_size`, `VolumeService.disk_usage`).
+worker threads inside the services (`fsutil.dir_size`, `VolumeService.disk_usage`).
 """
 
 from __future__ import annotations

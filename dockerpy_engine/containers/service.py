@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import shutil
 import signal as signals
@@ -25,6 +24,7 @@ from .. import errdefs
 from ..asyncutil import uninterruptible
 from ..events import EventBus
 from ..filters import labels_match, until_filter
+from ..fsutil import dir_size
 from ..images import ImageStore
 from ..networks.dns import resolv_conf as embedded_dns_resolv_conf
 from ..runtime import ContainerdRuntime, create_fifos
@@ -1222,22 +1222,6 @@ def _read_text(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
-
-
-def dir_size(root: Path) -> int:
-    """Bytes used by the files under `root`, each hard-linked inode counted once (as dockerd)."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for directory, _, files in os.walk(root):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(directory, name))
-            except FileNotFoundError:
-                continue
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_size
-    return total
 
 
 def _remove_dirs(*paths: Path) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import errdefs
 from ..events import EventBus
+from ..fsutil import dir_size
 from ..store import Database
 from ..store.volumes import VolumeRows
 from . import _local
@@ -168,7 +169,7 @@ class VolumeService:
     async def disk_usage(self) -> list[dict[str, Any]]:
         """Every volume with UsageData (Size of its data, RefCount of its containers)."""
         volumes = list(self._volumes.values())
-        sizes = await asyncio.to_thread(lambda: [_dir_size(Path(v.mountpoint)) for v in volumes])
+        sizes = await asyncio.to_thread(lambda: [dir_size(Path(v.mountpoint)) for v in volumes])
         return [
             v.to_api({"Size": size, "RefCount": len(self._users(v.name))})
             for v, size in zip(volumes, sizes, strict=True)
@@ -217,7 +218,7 @@ class VolumeService:
                 continue
             if any(_label_matches(v.labels, e) for e in filters.get("label!") or []):
                 continue
-            size = 0 if v.needs_mount else await asyncio.to_thread(_dir_size, Path(v.mountpoint))
+            size = 0 if v.needs_mount else await asyncio.to_thread(dir_size, Path(v.mountpoint))
             try:
                 await self._destroy(v)
             except (OSError, errdefs.EngineError) as exc:
@@ -445,21 +446,6 @@ def _make_dirs(directory: Path) -> None:
 def _rename_if_exists(source: Path, target: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         source.rename(target)
-
-
-def _dir_size(root: Path) -> int:
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for directory, _, files in os.walk(root):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(directory, name))
-            except FileNotFoundError:
-                continue
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_size
-    return total
 
 
 def _bind_source(p: MountPoint) -> None:
