@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -55,3 +56,31 @@ def client(daemon: Daemon):
     c = daemon.client()
     yield c
     c.close()
+
+
+def out(result) -> str:
+    """A CLI result's standard output as text."""
+    return result.stdout.decode()
+
+
+def ok(result):
+    """The result of a CLI call that must succeed (its stderr is the failure message)."""
+    assert result.returncode == 0, result.stderr.decode()
+    return result
+
+
+@pytest.fixture
+def names(cli):
+    """Unique names; their containers and images (`name:1`, `name:2`) go after the test."""
+    made: list[str] = []
+
+    def make(prefix: str) -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        cli("rm", "-f", name)
+    for name in made:
+        cli("rmi", "-f", f"{name}:1", f"{name}:2")

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import IMAGE
-
-
-def out(result) -> str:
-    return result.stdout.decode()
+from .conftest import IMAGE, out
 
 
 def test_version_and_info(cli):

@@ -9,38 +9,12 @@ import os
 import subprocess
 import tarfile
 import time
-import uuid
 from pathlib import Path
 
 import docker
 import pytest
 
-from .conftest import IMAGE
-
-
-def out(result) -> str:
-    return result.stdout.decode()
-
-
-def ok(result):
-    assert result.returncode == 0, result.stderr.decode()
-    return result
-
-
-@pytest.fixture
-def names(cli):
-    """Unique container/image names, removed (with their containers) after the test."""
-    made: list[str] = []
-
-    def make(prefix: str) -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        made.append(name)
-        return name
-
-    yield make
-    for name in made:
-        cli("rm", "-f", name)
-        cli("rmi", "-f", f"{name}:1")
+from .conftest import IMAGE, ok, out
 
 
 def _running(cli, name: str, script: str = "sleep 300") -> None:

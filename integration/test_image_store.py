@@ -14,35 +14,7 @@ import tarfile
 import uuid
 from pathlib import Path
 
-import pytest
-
-from .conftest import IMAGE
-
-
-def out(result) -> str:
-    return result.stdout.decode()
-
-
-def ok(result):
-    assert result.returncode == 0, result.stderr.decode()
-    return result
-
-
-@pytest.fixture
-def names(cli):
-    """Unique names; their containers and images are removed after the test."""
-    made: list[str] = []
-
-    def make(prefix: str) -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        made.append(name)
-        return name
-
-    yield make
-    for name in made:
-        cli("rm", "-f", name)
-    for name in made:
-        cli("rmi", "-f", f"{name}:1", f"{name}:2")
+from .conftest import IMAGE, ok, out
 
 
 def image_id(cli, ref: str) -> str:

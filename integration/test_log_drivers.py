@@ -20,14 +20,10 @@ import docker
 import msgpack
 import pytest
 
-from .conftest import IMAGE
+from .conftest import IMAGE, out
 from .daemon import DOCKERPYD, Daemon
 
 WAIT = 30
-
-
-def out(result) -> str:
-    return result.stdout.decode()
 
 
 def err(result) -> str:

@@ -19,15 +19,11 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from .conftest import IMAGE
+from .conftest import IMAGE, out
 
 CGROUP_V1 = Path("/sys/fs/cgroup/memory").is_dir()
 needs_v1 = pytest.mark.skipif(not CGROUP_V1, reason="cgroup v1 layout expected")
 SWAP_ACCOUNTING = Path("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
-
-
-def out(result) -> str:
-    return result.stdout.decode()
 
 
 def run(cli, *args: str) -> str:

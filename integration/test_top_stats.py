@@ -10,13 +10,9 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from .conftest import IMAGE
+from .conftest import IMAGE, out
 
 MiB = 1 << 20
-
-
-def out(result) -> str:
-    return result.stdout.decode()
 
 
 @pytest.fixture
