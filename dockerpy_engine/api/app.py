@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiohttp import web
 
 from ..containers.exec import ExecService
@@ -79,9 +81,15 @@ def build_app(
     app[DISTRIBUTION] = distribution or DistributionService(images)
     app[FILES] = ContainerFiles(containers, images)
     for router in ROUTERS:
-        for route in router.ROUTES:
-            route.register(app.router)
-            web.RouteDef(
-                route.method, VERSION_PREFIX + route.path, route.handler, route.kwargs
-            ).register(app.router)
+        register_routes(app, router.ROUTES)
     return app
+
+
+def register_routes(app: web.Application, routes: Iterable[web.RouteDef]) -> None:
+    """Each route both plain and under /vX.Y: one handler, the version middleware reads the
+    prefix. (Tests build their small apps through this too.)"""
+    for route in routes:
+        route.register(app.router)
+        web.RouteDef(
+            route.method, VERSION_PREFIX + route.path, route.handler, route.kwargs
+        ).register(app.router)

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from dockerpy_engine import errdefs
-from dockerpy_engine.api.app import VERSION_PREFIX
+from dockerpy_engine.api.app import register_routes
 from dockerpy_engine.api.keys import FILES
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import container_files
@@ -71,11 +71,7 @@ async def api():
     app = web.Application(middlewares=[error_middleware, version_middleware])
     files = FakeFiles()
     app[FILES] = files  # type: ignore[assignment]
-    for route in container_files.ROUTES:
-        route.register(app.router)
-        web.RouteDef(
-            route.method, VERSION_PREFIX + route.path, route.handler, route.kwargs
-        ).register(app.router)
+    register_routes(app, container_files.ROUTES)
     client = TestClient(TestServer(app))
     await client.start_server()
     client.files = files  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from dockerpy_engine import errdefs
-from dockerpy_engine.api.app import VERSION_PREFIX
+from dockerpy_engine.api.app import register_routes
 from dockerpy_engine.api.keys import CONTAINERS
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import container_stats
@@ -77,11 +77,7 @@ async def api():
     app = web.Application(middlewares=[error_middleware, version_middleware])
     svc = FakeService()
     app[CONTAINERS] = svc  # type: ignore[assignment]
-    for route in container_stats.ROUTES:
-        route.register(app.router)
-        web.RouteDef(route.method, VERSION_PREFIX + route.path, route.handler, {}).register(
-            app.router
-        )
+    register_routes(app, container_stats.ROUTES)
     client = TestClient(TestServer(app))
     await client.start_server()
     client.svc = svc  # type: ignore[attr-defined]

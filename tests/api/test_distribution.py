@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from dockerpy_engine import errdefs
-from dockerpy_engine.api.app import VERSION_PREFIX
+from dockerpy_engine.api.app import register_routes
 from dockerpy_engine.api.keys import DISTRIBUTION
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import distribution, images
@@ -49,11 +49,7 @@ async def api():
     app = web.Application(middlewares=[error_middleware, version_middleware])
     backend = FakeDistribution()
     app[DISTRIBUTION] = backend  # type: ignore[assignment]
-    for route in [*distribution.ROUTES, *images.ROUTES]:
-        route.register(app.router)
-        web.RouteDef(route.method, VERSION_PREFIX + route.path, route.handler, {}).register(
-            app.router
-        )
+    register_routes(app, [*distribution.ROUTES, *images.ROUTES])
     client = TestClient(TestServer(app))
     await client.start_server()
     yield client, backend

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from dockerpy_engine import errdefs
-from dockerpy_engine.api.app import VERSION_PREFIX
+from dockerpy_engine.api.app import register_routes
 from dockerpy_engine.api.keys import VOLUMES
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import volumes
@@ -51,11 +51,7 @@ class FakeVolumes:
 async def client():
     app = web.Application(middlewares=[error_middleware, version_middleware])
     app[VOLUMES] = FakeVolumes()  # type: ignore[assignment]
-    for route in volumes.ROUTES:
-        route.register(app.router)
-        web.RouteDef(route.method, VERSION_PREFIX + route.path, route.handler, {}).register(
-            app.router
-        )
+    register_routes(app, volumes.ROUTES)
     async with TestClient(TestServer(app)) as c:
         yield c
 

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from dockerpy_engine.api.app import VERSION_PREFIX
+from dockerpy_engine.api.app import register_routes
 from dockerpy_engine.api.keys import CONTAINERS, IMAGES
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import images as image_routes
@@ -165,11 +165,7 @@ async def api(store: ImageStore):
     app = web.Application(middlewares=[error_middleware, version_middleware])
     app[IMAGES] = store
     app[CONTAINERS] = _Containers()  # type: ignore[assignment]
-    for route in image_routes.ROUTES:
-        route.register(app.router)
-        web.RouteDef(
-            route.method, VERSION_PREFIX + route.path, route.handler, route.kwargs
-        ).register(app.router)
+    register_routes(app, image_routes.ROUTES)
     client = TestClient(TestServer(app))
     await client.start_server()
     yield client

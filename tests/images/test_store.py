@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from dockerpy_engine.api.app import VERSION_PREFIX
+from dockerpy_engine.api.app import register_routes
 from dockerpy_engine.api.keys import IMAGES
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import images as image_routes
@@ -399,11 +399,7 @@ async def test_list_all_shows_intermediate_images_and_shared_sizes(store: ImageS
 async def test_http_list_by_api_version(store: ImageStore) -> None:
     app = web.Application(middlewares=[error_middleware, version_middleware])
     app[IMAGES] = store
-    for route in image_routes.ROUTES:
-        route.register(app.router)
-        web.RouteDef(
-            route.method, VERSION_PREFIX + route.path, route.handler, route.kwargs
-        ).register(app.router)
+    register_routes(app, image_routes.ROUTES)
     untagged = await store.import_image(chunks(ROOTFS), None, [], "", None)
     await store.import_image(chunks(ROOTFS), "tagged:1", [], "", None)
     async with TestClient(TestServer(app)) as client:
