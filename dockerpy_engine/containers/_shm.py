@@ -10,18 +10,17 @@ removed (dockerd's setupIpcDirs / UnmountIpcMount). Blocking: call it in a threa
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from pathlib import Path
 
 from .. import errdefs
+from ..fsutil import libc, unmount
+
+__all__ = ["mount", "unmount"]
 
 _MS_NOSUID = 0x2
 _MS_NODEV = 0x4
 _MS_NOEXEC = 0x8
-_MNT_DETACH = 0x2
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
 def mount(path: Path, size: int) -> None:
@@ -31,12 +30,6 @@ def mount(path: Path, size: int) -> None:
         return
     data = f"mode=1777,size={size}".encode()
     flags = _MS_NOEXEC | _MS_NOSUID | _MS_NODEV
-    if _libc.mount(b"shm", os.fsencode(path), b"tmpfs", flags, data) != 0:
+    if libc().mount(b"shm", os.fsencode(path), b"tmpfs", flags, data) != 0:
         errno = ctypes.get_errno()
         raise errdefs.System(f"mounting shm tmpfs: {os.strerror(errno).lower()}")
-
-
-def unmount(path: Path) -> None:
-    """Detach the shm tmpfs if it is mounted (joiners keep their own reference to it)."""
-    if os.path.ismount(path):
-        _libc.umount2(os.fsencode(path), _MNT_DETACH)

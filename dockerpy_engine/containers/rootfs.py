@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
-import errno
 import logging
 import os
 import re
@@ -35,17 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import errdefs
+from ..fsutil import libc, unmount
 
 log = logging.getLogger(__name__)
 
 MS_RDONLY = 0x1
-MNT_DETACH = 0x2
 _OCTAL = re.compile(r"\\([0-7]{3})")
 _MAX_MOUNT_DATA = 4000  # mount(2) takes one page of options; the `mount` command takes the rest
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
 def overlay_options(
@@ -71,7 +66,7 @@ def mount_overlay(
     data = overlay_options(lower, upper, work)
     if len(data) <= _MAX_MOUNT_DATA:
         flags = MS_RDONLY if readonly else 0
-        result = _libc().mount(b"overlay", os.fsencode(target), b"overlay", flags, data.encode())
+        result = libc().mount(b"overlay", os.fsencode(target), b"overlay", flags, data.encode())
         if result != 0:
             code = ctypes.get_errno()
             raise errdefs.System(f"mount overlay on {target}: {os.strerror(code)}")
@@ -96,20 +91,6 @@ def mount_overlay(
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip()
         raise errdefs.System(f"mount overlay on {target}: {message}")
-
-
-def unmount(target: Path) -> None:
-    """Unmount `target`; a mount still busy is detached (it goes when its last user does)."""
-    libc = _libc()
-    if libc.umount2(os.fsencode(target), 0) == 0:
-        return
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOENT):
-        return  # not mounted
-    if libc.umount2(os.fsencode(target), MNT_DETACH) != 0:
-        code = ctypes.get_errno()
-        if code not in (errno.EINVAL, errno.ENOENT):
-            raise errdefs.System(f"unmount {target}: {os.strerror(code)}")
 
 
 def _unescape(text: str) -> str:

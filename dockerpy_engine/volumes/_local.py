@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import errno
 import os
 from pathlib import Path
 
 from .. import errdefs
-
-MNT_DETACH = 0x2
+from ..fsutil import libc
 
 # option → (flag, set?) as moby/sys/mount's flag table; the last mention of a flag wins.
 _FLAGS: dict[str, tuple[int, bool]] = {
@@ -57,16 +55,12 @@ def parse_options(options: str) -> tuple[int, str]:
     return flags, ",".join(data)
 
 
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-
-
 def mount(device: str, target: Path, fstype: str, options: str) -> None:
     """dockerd's `failed to mount local volume: mount <dev>:<target>, flags: …: <errno>`."""
     flags, data = parse_options(options)
     if fstype == "bind" or flags & 0x1000:
         fstype = ""
-    result = _libc().mount(
+    result = libc().mount(
         device.encode(), os.fsencode(target), fstype.encode() or None, flags, data.encode() or None
     )
     if result != 0:
@@ -78,19 +72,6 @@ def mount(device: str, target: Path, fstype: str, options: str) -> None:
             f"failed to mount local volume: mount {device}:{target}, flags: {hex(flags)}, "
             f"data: {shown}: {os.strerror(code).lower()}"
         )
-
-
-def unmount(target: Path) -> None:
-    libc = _libc()
-    if libc.umount2(os.fsencode(target), 0) == 0:
-        return
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOENT):
-        return  # not mounted
-    if libc.umount2(os.fsencode(target), MNT_DETACH) != 0:
-        code = ctypes.get_errno()
-        if code not in (errno.EINVAL, errno.ENOENT):
-            raise errdefs.System(f"unmount {target}: {os.strerror(code)}")
 
 
 def is_mounted(path: Path) -> bool:

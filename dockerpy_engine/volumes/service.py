@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import errdefs
 from ..events import EventBus
-from ..fsutil import dir_size
+from ..fsutil import dir_size, unmount
 from ..store import Database
 from ..store.volumes import VolumeRows
 from . import _local
@@ -192,7 +192,7 @@ class VolumeService:
         directory = self._root / v.name
         trash = self._root / f".removing-{v.name}-{secrets.token_hex(4)}"
         if v.needs_mount:
-            await asyncio.to_thread(_local.unmount, Path(v.mountpoint))
+            await asyncio.to_thread(unmount, Path(v.mountpoint))
         await asyncio.to_thread(_rename_if_exists, directory, trash)
         self._rows.delete(v.name)
         self._volumes.pop(v.name, None)
@@ -344,7 +344,7 @@ class VolumeService:
             v = self._volumes.get(name)
             if v is not None and v.needs_mount and not users:
                 try:
-                    await asyncio.to_thread(_local.unmount, Path(v.mountpoint))
+                    await asyncio.to_thread(unmount, Path(v.mountpoint))
                 except errdefs.EngineError as exc:
                     log.warning("volume %s: %s", name, exc.message)
             self._events.publish(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dockerpy_engine import fsutil
 from dockerpy_engine.containers import fsdiff, rootfs
 from dockerpy_engine.containers.commit import (
     ChildImage,
@@ -263,7 +264,7 @@ def _can_mount_overlay(tmp_path: Path) -> bool:
         rootfs.mount_overlay(probe / "m", [probe / "l1", probe / "l2"])
     except Exception:
         return False
-    rootfs.unmount(probe / "m")
+    fsutil.unmount(probe / "m")
     return True
 
 
