@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 STDIN, STDOUT, STDERR = 0, 1, 2
+
+log = logging.getLogger(__name__)
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
@@ -113,3 +117,21 @@ class Hijacked:
         transport = self._request.transport
         if transport is not None and not transport.is_closing():
             transport.close()
+
+
+async def send_stream(
+    request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes]
+) -> web.StreamResponse:
+    """Headers are settled: stream the body (a tar, for cp/export/save). A failure after the
+    first byte can only close the connection (the client sees a truncated tar), as dockerd."""
+    await response.prepare(request)
+    try:
+        async for chunk in chunks:
+            await response.write(chunk)
+    except Exception as exc:
+        log.warning("%s %s: stream failed: %s", request.method, request.path, exc)
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    await response.write_eof()
+    return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -12,9 +11,8 @@ from ...containers.commit import CommitOptions
 from ...containers.files import ContainerFiles
 from ...errdefs import InvalidParameter
 from .._params import json_body, json_response, qbool
+from .._streams import send_stream
 from ..keys import FILES
-
-log = logging.getLogger(__name__)
 
 TAR = "application/x-tar"
 STAT_HEADER = "X-Docker-Container-Path-Stat"
@@ -37,24 +35,6 @@ async def _body_chunks(request: web.Request) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _send_stream(
-    request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes]
-) -> web.StreamResponse:
-    """Headers are settled: stream the tar. A failure after the first byte can only close
-    the connection (the client sees a truncated tar), as with dockerd."""
-    await response.prepare(request)
-    try:
-        async for chunk in chunks:
-            await response.write(chunk)
-    except Exception as exc:
-        log.warning("%s %s: stream failed: %s", request.method, request.path, exc)
-        if request.transport is not None:
-            request.transport.close()
-        return response
-    await response.write_eof()
-    return response
-
-
 async def head_container_archive(request: web.Request) -> web.Response:
     """HEAD /containers/{name}/archive: only the stat header (the CLI stats a `cp`
     destination first to decide between copying into it and copying as it)."""
@@ -70,7 +50,7 @@ async def get_container_archive(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(status=200)
         response.content_type = TAR
         response.headers[STAT_HEADER] = archive.stat_header
-        return await _send_stream(request, response, archive.chunks)
+        return await send_stream(request, response, archive.chunks)
 
 
 async def put_container_archive(request: web.Request) -> web.Response:
@@ -95,7 +75,7 @@ async def get_container_export(request: web.Request) -> web.StreamResponse:
     async with _files(request).export(request.match_info["name"]) as chunks:
         response = web.StreamResponse(status=200)
         response.content_type = TAR
-        return await _send_stream(request, response, chunks)
+        return await send_stream(request, response, chunks)
 
 
 async def post_commit(request: web.Request) -> web.Response:

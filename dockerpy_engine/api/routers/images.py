@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 
 import orjson
@@ -15,11 +14,10 @@ from ...images.prune import prune_images
 from ...images.save import save_archive
 from ...version import api_less_than
 from .._params import json_response, qbool, qfilters
+from .._streams import send_stream
 from ..keys import CONTAINERS, IMAGES
 from ..middleware import API_VERSION_KEY
 from .distribution import post_images_pull
-
-log = logging.getLogger(__name__)
 
 
 async def _body_chunks(request: web.Request) -> AsyncIterator[bytes]:
@@ -138,17 +136,7 @@ async def get_images_get(request: web.Request) -> web.StreamResponse:
     async with save_archive(request.app[IMAGES], names, _platform(request)) as chunks:
         response = web.StreamResponse(status=200)
         response.content_type = "application/x-tar"
-        await response.prepare(request)
-        try:
-            async for chunk in chunks:
-                await response.write(chunk)
-        except Exception as exc:
-            log.warning("%s %s: save stream failed: %s", request.method, request.path, exc)
-            if request.transport is not None:
-                request.transport.close()
-            return response
-        await response.write_eof()
-        return response
+        return await send_stream(request, response, chunks)
 
 
 async def get_image_history(request: web.Request) -> web.Response:
