@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+
+from ..distribution.progress import Progress, format_error
+from ..errdefs import EngineError
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 
@@ -135,3 +138,52 @@ async def send_stream(
         return response
     await response.write_eof()
     return response
+
+
+class _LazyStream:
+    """A JSON progress response whose headers go out with the first line."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self.response: web.StreamResponse | None = None
+
+    async def write(self, data: bytes) -> None:
+        if self.response is None:
+            response = web.StreamResponse(status=200)
+            response.content_type = "application/json"
+            await response.prepare(self._request)
+            self.response = response
+        await self.response.write(data)
+
+    async def finish(self) -> web.StreamResponse:
+        if self.response is None:
+            await self.write(b"")
+        assert self.response is not None
+        await self.response.write_eof()
+        return self.response
+
+
+async def progress_stream(
+    request: web.Request, work: Callable[[Progress], Awaitable[object]]
+) -> web.StreamResponse:
+    """dockerd's progress stream (pull, push, build). The response is prepared with its
+    first line, as dockerd's WriteFlusher: an error before that is an ordinary JSON error
+    with its status; after it, the error goes in-band (with the exit code a failed RUN
+    carries, which the docker CLI makes its own) and the stream ends."""
+    stream = _LazyStream(request)
+    progress = Progress(stream.write)
+    try:
+        await work(progress)
+    except EngineError as exc:
+        if not progress.started:
+            raise
+        log.info("%s %s failed in-band: %s", request.method, request.path, exc.message)
+        await stream.write(format_error(exc.message, getattr(exc, "exit_code", None)))
+    except (ConnectionError, web.HTTPException):
+        raise
+    except Exception as exc:  # a bug after the stream started: say it in-band, keep serving
+        if not progress.started:
+            raise
+        log.exception("%s %s failed", request.method, request.path)
+        await stream.write(format_error(str(exc) or repr(exc)))
+    return await stream.finish()

@@ -82,8 +82,10 @@ def format_aux(data: Any) -> bytes:
     return _line({"progressDetail": {}, "aux": data})
 
 
-def format_error(text: str) -> bytes:
-    return _line({"errorDetail": {"message": text}, "error": text})
+def format_error(text: str, code: int | None = None) -> bytes:
+    """The in-band error; `code` is JSONError's (a failed RUN's exit status), an int."""
+    detail: dict[str, Any] = {"code": code, "message": text} if code else {"message": text}
+    return _line({"errorDetail": detail, "error": text})
 
 
 def short_id(digest: str) -> str:

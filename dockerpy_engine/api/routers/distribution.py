@@ -9,7 +9,6 @@ status; after it, errors go in-band (`{"errorDetail": …, "error": …}`) and t
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from aiohttp import web
@@ -22,13 +21,13 @@ from ...distribution import (
     PullOptions,
     PushOptions,
     decode_auth_header,
-    format_error,
 )
 from ...distribution.manifests import parse_platform
-from ...errdefs import EngineError, InvalidParameter
+from ...errdefs import InvalidParameter
 from ...images.reference import InvalidReference, Reference, parse, validate_digest
 from ...version import api_less_than
 from .._params import json_body, json_response
+from .._streams import progress_stream
 from ..keys import DISTRIBUTION
 from ..middleware import API_VERSION_KEY
 
@@ -42,51 +41,6 @@ class DistributionBackend(Protocol):
     async def push(self, ref: Reference, options: PushOptions, progress: Progress) -> None: ...
     async def login(self, auth: AuthConfig) -> LoginReport: ...
     async def inspect(self, ref: Reference, auth: AuthConfig) -> DistributionInspect: ...
-
-
-class _LazyStream:
-    """A JSON progress response whose headers go out with the first line."""
-
-    def __init__(self, request: web.Request) -> None:
-        self._request = request
-        self.response: web.StreamResponse | None = None
-
-    async def write(self, data: bytes) -> None:
-        if self.response is None:
-            response = web.StreamResponse(status=200)
-            response.content_type = "application/json"
-            await response.prepare(self._request)
-            self.response = response
-        await self.response.write(data)
-
-    async def finish(self) -> web.StreamResponse:
-        if self.response is None:
-            await self.write(b"")
-        assert self.response is not None
-        await self.response.write_eof()
-        return self.response
-
-
-async def _progress_stream(
-    request: web.Request, work: Callable[[Progress], Awaitable[None]]
-) -> web.StreamResponse:
-    stream = _LazyStream(request)
-    progress = Progress(stream.write)
-    try:
-        await work(progress)
-    except EngineError as exc:
-        if not progress.started:
-            raise
-        log.info("%s %s failed in-band: %s", request.method, request.path, exc.message)
-        await stream.write(format_error(exc.message))
-    except (ConnectionError, web.HTTPException):
-        raise
-    except Exception as exc:  # a bug after the stream started: say it in-band, keep serving
-        if not progress.started:
-            raise
-        log.exception("%s %s failed", request.method, request.path)
-        await stream.write(format_error(str(exc) or repr(exc)))
-    return await stream.finish()
 
 
 def _pull_reference(image: str, tag: str) -> Reference:
@@ -115,7 +69,7 @@ async def post_images_pull(request: web.Request) -> web.StreamResponse:
         platform = parse_platform(raw_platform)
     options = PullOptions(platform, decode_auth_header(request.headers.get(AUTH_HEADER, "")))
     backend = request.app[DISTRIBUTION]
-    return await _progress_stream(request, lambda p: backend.pull(ref, options, p))
+    return await progress_stream(request, lambda p: backend.pull(ref, options, p))
 
 
 async def _push_auth(request: web.Request) -> AuthConfig:
@@ -142,7 +96,7 @@ async def post_image_push(request: web.Request) -> web.StreamResponse:
         ref = ref.with_tag(tag)
     options = PushOptions(await _push_auth(request))
     backend = request.app[DISTRIBUTION]
-    return await _progress_stream(request, lambda p: backend.push(ref, options, p))
+    return await progress_stream(request, lambda p: backend.push(ref, options, p))
 
 
 async def post_auth(request: web.Request) -> web.Response:
