@@ -26,7 +26,12 @@ from .containers.exec import ExecService
 from .containers.logdrivers import OptionError, check_log_config
 from .containers.rootfs import cleanup_stale
 from .containers.service import ContainerService
-from .distribution import DistributionService, RegistryConfig, RegistryConfigError
+from .distribution import (
+    DistributionService,
+    RegistryConfig,
+    RegistryConfigError,
+    certs_dirs_for,
+)
 from .events import EventBus
 from .images import ImageStore
 from .networks import NetworkOptions, NetworkService
@@ -110,7 +115,11 @@ async def serve(config: DaemonConfig) -> None:
     config.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
     socket_paths = [_unix_path(h) for h in config.hosts]
     try:
-        registries = RegistryConfig(config.registry_mirrors, config.insecure_registries)
+        registries = RegistryConfig(
+            config.registry_mirrors,
+            config.insecure_registries,
+            certs_dirs=certs_dirs_for(config.config_file),
+        )
     except (RegistryConfigError, ValueError, TypeError) as exc:
         raise StartupError(f"invalid registry configuration: {exc}") from None
     for path in socket_paths:
@@ -137,7 +146,7 @@ async def serve(config: DaemonConfig) -> None:
         max_concurrent_downloads=config.max_concurrent_downloads or 3,
         max_concurrent_uploads=config.max_concurrent_uploads or 5,
         max_download_attempts=config.max_download_attempts,
-        on_event=lambda action, ref, attrs: events.publish("image", action, ref, attrs),
+        on_event=images.log_event,  # with the image's labels, as dockerd's LogImageEvent
     )
     try:
         pools = parse_pools(config.default_address_pools)

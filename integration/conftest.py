@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from .archives import load_unique
 from .daemon import REPO, Daemon
 
 IMAGE = "busybox:latest"
@@ -67,6 +69,18 @@ def ok(result):
     """The result of a CLI call that must succeed (its stderr is the failure message)."""
     assert result.returncode == 0, result.stderr.decode()
     return result
+
+
+@pytest.fixture
+def image(cli, busybox_tar) -> Callable[..., str]:
+    """Load a unique two-layer image (busybox plus a layer of its own) under the given name
+    into the session daemon; returns its ID."""
+    base = Path(busybox_tar).read_bytes()
+
+    def load(name: str, text: bytes = b"hello from the registry\n") -> str:
+        return load_unique(cli, base, name, text)
+
+    return load
 
 
 @pytest.fixture

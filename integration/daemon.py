@@ -76,6 +76,12 @@ class Daemon:
                 time.sleep(0.05)
         raise RuntimeError(f"dockerpyd did not answer: {self.log_path.read_text()[-3000:]}")
 
+    @property
+    def certs_d(self) -> Path:
+        """The certs.d this daemon reads besides /etc/docker's: the one next to its
+        --config-file (`<certs_d>/<host:port>/ca.crt`, `client.cert`, `client.key`)."""
+        return self.base / "certs.d"
+
     def _config_file(self) -> Path:
         path = self.base / "daemon.json"
         if not path.exists():

@@ -1,9 +1,10 @@
 """Registries for integration tests: Debian's docker-registry (distribution 2.8) on 127.0.0.1.
 
 `Registry` runs one with its storage in a temp dir: plain HTTP, with htpasswd basic auth,
-with TLS, or behind `TokenServer`, a small aiohttp token service (its own thread and loop)
-that signs ES256 JWTs the registry checks against a trustme CA. Everything stops by pid
-and is deleted afterwards.
+with TLS (optionally requiring client certificates), or behind `TokenServer`, a small aiohttp
+token service (its own thread and loop) that signs ES256 JWTs the registry checks against a
+trustme CA. It can also listen on another address inside a test's network namespace, where a
+daemon of its own reaches it. Everything stops by pid and is deleted afterwards.
 """
 
 from __future__ import annotations
@@ -34,6 +35,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening(pid: int, port: int) -> bool:
+    """Whether process `pid`'s network namespace has a TCP socket listening on `port`: read
+    from /proc/<pid>/net/tcp, so it works for a server in another namespace (nsenter execs it,
+    keeping the pid), where a connection from the test's own namespace could not tell."""
+    try:
+        lines = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    for line in lines:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:  # LISTEN
+            return True
+    return False
+
+
 def htpasswd_line(user: str, password: str) -> str:
     """A bcrypt htpasswd line: apache2-utils' htpasswd, else Python's bcrypt if installed."""
     tool = shutil.which("htpasswd")
@@ -54,15 +70,25 @@ class Registry:
         htpasswd: dict[str, str] | None = None,
         token: TokenServer | None = None,
         tls: tuple[Path, Path] | None = None,
+        client_cas: Path | None = None,
+        netns: str | None = None,
+        address: str = "127.0.0.1",
     ) -> None:
+        """`tls` is (certificate, key); `client_cas` (with `tls`) makes the registry require
+        a client certificate signed by that CA; `netns` runs it inside that network namespace
+        (a name under /var/run/netns, or a path such as /proc/<pid>/ns/net), listening on
+        `address` (an address of that namespace)."""
         self.base = Path(tempfile.mkdtemp(prefix="dpy-registry-"))
         self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
+        self.address = address
+        self.host = f"{address}:{self.port}"
         self.storage = self.base / "data"
         self.proc: subprocess.Popen[bytes] | None = None
         self._htpasswd = htpasswd
         self._token = token
         self._tls = tls
+        self._client_cas = client_cas
+        self._netns = netns
 
     def _config(self) -> str:
         lines = [
@@ -77,11 +103,13 @@ class Registry:
             "  delete:",
             "    enabled: true",
             "http:",
-            f"  addr: 127.0.0.1:{self.port}",
+            f"  addr: {self.host}",
             f"  secret: {secrets.token_hex(16)}",
         ]
         if self._tls is not None:
             lines += ["  tls:", f"    certificate: {self._tls[0]}", f"    key: {self._tls[1]}"]
+            if self._client_cas is not None:
+                lines += ["    clientcas:", f"      - {self._client_cas}"]
         if self._htpasswd is not None:
             path = self.base / "htpasswd"
             path.write_text("".join(htpasswd_line(u, p) + "\n" for u, p in self._htpasswd.items()))
@@ -101,20 +129,22 @@ class Registry:
         config = self.base / "config.yml"
         config.write_text(self._config())
         self.log = self.base / "registry.log"
+        enter = []
+        if self._netns:
+            path = self._netns if "/" in self._netns else f"/var/run/netns/{self._netns}"
+            enter = ["nsenter", f"--net={path}"]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [REGISTRY_BIN, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+                [*enter, REGISTRY_BIN, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
             )
         scheme = "https" if self._tls else "http"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {self.log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+            if listening(self.proc.pid, self.port):
+                return self
+            time.sleep(0.05)
         raise RuntimeError(f"docker-registry did not listen on {self.host} ({scheme})")
 
     def stop(self) -> None:

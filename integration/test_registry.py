@@ -4,58 +4,20 @@ htpasswd basic auth and the bearer-token flow (a token server of our own)."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import re
 import subprocess
-import tarfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from .archives import inspect_image, tar_bytes
 from .daemon import Daemon, docker_cli
 from .registry import Registry, TokenServer, corrupt
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-
-
-def _tar(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in entries.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime = len(data), 1_704_067_200
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def _archive(base_layer: bytes, tag: str, text: bytes) -> bytes:
-    """A docker-save archive: the busybox rootfs plus a layer of our own (unique content)."""
-    top = _tar({"hello.txt": text, "noise.bin": os.urandom(256 << 10)})
-    diff_ids = ["sha256:" + hashlib.sha256(layer).hexdigest() for layer in (base_layer, top)]
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "created": "2024-01-01T00:00:00Z",
-            "config": {"Cmd": ["cat", "/hello.txt"], "Env": ["PATH=/bin:/usr/bin"]},
-            "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        }
-    ).encode()
-    name = hashlib.sha256(config).hexdigest() + ".json"
-    manifest = [{"Config": name, "RepoTags": [tag], "Layers": ["0/layer.tar", "1/layer.tar"]}]
-    return _tar(
-        {
-            name: config,
-            "0/layer.tar": base_layer,
-            "1/layer.tar": top,
-            "manifest.json": json.dumps(manifest).encode(),
-        }
-    )
 
 
 @pytest.fixture(scope="module")
@@ -65,25 +27,6 @@ def registry() -> Iterator[Registry]:
         yield reg
     finally:
         reg.stop()
-
-
-@pytest.fixture
-def image(cli, busybox_tar):
-    """Load a unique two-layer image under the given name; returns its ID."""
-    base = Path(busybox_tar).read_bytes()
-
-    def load(name: str, text: bytes = b"hello from the registry\n") -> str:
-        result = cli("load", "-q", input=_archive(base, name, text))
-        assert result.returncode == 0, result.stderr
-        return _inspect(cli, name)["Id"]
-
-    return load
-
-
-def _inspect(cli, name: str) -> dict:
-    result = cli("image", "inspect", name)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)[0]
 
 
 def _ok(result) -> str:
@@ -106,7 +49,7 @@ def test_push_then_pull_by_tag_and_by_digest(cli, image, registry):
     assert f"The push refers to repository [{registry.host}/app]" in out
     assert out.count("Pushed") == 2
     digest = _pushed_digest(out, "1")
-    assert _inspect(cli, name)["RepoDigests"] == [f"{registry.host}/app@{digest}"]
+    assert inspect_image(cli, name)["RepoDigests"] == [f"{registry.host}/app@{digest}"]
     assert "Layer already exists" in _ok(cli("push", name))
 
     _ok(cli("rmi", name))
@@ -116,7 +59,7 @@ def test_push_then_pull_by_tag_and_by_digest(cli, image, registry):
     assert "Pull complete" in out
     assert f"Digest: {digest}" in out
     assert f"Status: Downloaded newer image for {name}" in out
-    pulled = _inspect(cli, name)
+    pulled = inspect_image(cli, name)
     assert pulled["Id"] == image_id
     assert pulled["RepoDigests"] == [f"{registry.host}/app@{digest}"]
     assert _ok(cli("run", "--rm", name)) == "hello from the registry\n"
@@ -126,7 +69,7 @@ def test_push_then_pull_by_tag_and_by_digest(cli, image, registry):
     by_digest = f"{registry.host}/app@{digest}"
     out = _ok(cli("pull", by_digest))
     assert f"Status: Downloaded newer image for {by_digest}" in out
-    pulled = _inspect(cli, by_digest)
+    pulled = inspect_image(cli, by_digest)
     assert pulled["Id"] == image_id
     assert pulled["RepoDigests"] == [by_digest]
     assert pulled["RepoTags"] == []
@@ -160,7 +103,7 @@ def test_pull_all_tags(cli, image, registry):
     assert "a: Pulling from multi" in out and "b: Pulling from multi" in out
     assert f"Status: Downloaded newer image for {repo}" in out
     for tag, image_id in ids.items():
-        assert _inspect(cli, f"{repo}:{tag}")["Id"] == image_id
+        assert inspect_image(cli, f"{repo}:{tag}")["Id"] == image_id
     _ok(cli("rmi", f"{repo}:a", f"{repo}:b"))
 
 
@@ -222,7 +165,7 @@ def test_basic_auth_login_push_pull_logout(cli, image):
         _ok(cli("push", name))
         _ok(cli("rmi", name))
         _ok(cli("pull", name))
-        assert _inspect(cli, name)["Id"] == image_id
+        assert inspect_image(cli, name)["Id"] == image_id
         _ok(cli("logout", reg.host))
         _ok(cli("rmi", name))
         assert cli("pull", name).returncode == 1
@@ -241,7 +184,7 @@ def test_bearer_token_flow_with_identity_token(cli, image):
         _ok(cli("push", name))
         _ok(cli("rmi", name))
         _ok(cli("pull", name))
-        assert _inspect(cli, name)["Id"] == image_id
+        assert inspect_image(cli, name)["Id"] == image_id
         refreshes = [r for r in tokens.requests if r["method"] == "POST"]
         assert refreshes, tokens.requests  # the CLI kept login's IdentityToken and sent it
         assert refreshes[-1]["grant_type"] == ["refresh_token"]
@@ -264,7 +207,7 @@ def test_daemon_killed_mid_pull_restarts_clean(busybox_tar):
     try:
         own.start()
         name = f"{reg.host}/big:1"
-        big = _tar({"big.bin": os.urandom(96 << 20)})
+        big = tar_bytes({"big.bin": os.urandom(96 << 20)})
         _ok(own.cli("import", "-", name, input=big))
         _ok(own.cli("push", name))
         _ok(own.cli("rmi", name))

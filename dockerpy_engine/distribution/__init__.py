@@ -1,7 +1,7 @@
 """Distribution: the registry client (OCI distribution spec on aiohttp), pull, push, login."""
 
 from .progress import Progress, format_error
-from .registries import RegistryConfig, RegistryConfigError
+from .registries import RegistryConfig, RegistryConfigError, certs_dirs_for
 from .service import DistributionService, registry_host
 from .types import (
     AuthConfig,
@@ -24,6 +24,7 @@ __all__ = [
     "PushOptions",
     "RegistryConfig",
     "RegistryConfigError",
+    "certs_dirs_for",
     "decode_auth_header",
     "format_error",
     "registry_host",

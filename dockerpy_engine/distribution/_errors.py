@@ -7,14 +7,19 @@
 
 A registry's errors arrive as `{"errors": [{"code", "message", "detail"}]}`; dockerd shows
 them as `<code in lower case>: <message>` (errcode.Error.Error) and turns a few codes into
-404s with its own prefix when pulling (`translate_pull_error`).
+404s with its own prefix when pulling (`translate_pull_error`). Transport failures are worded
+as Go's net, crypto/tls and crypto/x509 word them (`describe`), since users and scripts match
+on dockerd's messages ("x509: certificate signed by unknown authority").
 """
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import orjson
 
 from ..errdefs import EngineError, NotFound, System, Unauthorized
@@ -120,3 +125,66 @@ def unauthorized(error: EngineError) -> EngineError:
     if isinstance(error, RegistryError) and error.code == UNAUTHORIZED:
         return Unauthorized(error.message)
     return error
+
+
+_UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
+_NOT_VALID_NOW = "x509: certificate has expired or is not yet valid"
+# OpenSSL verify codes -> crypto/x509's words. Unknown authority: no issuer in the trust store
+# (2, 20, 21) or an untrusted self-signed certificate, alone or in the chain (18, 19).
+_X509 = {
+    2: _UNKNOWN_AUTHORITY,
+    18: _UNKNOWN_AUTHORITY,
+    19: _UNKNOWN_AUTHORITY,
+    20: _UNKNOWN_AUTHORITY,
+    21: _UNKNOWN_AUTHORITY,
+    9: _NOT_VALID_NOW,
+    10: _NOT_VALID_NOW,
+}
+# crypto/tls's alert texts where they differ from OpenSSL's reason names (…_ALERT_<name>).
+_GO_ALERTS = {
+    "certificate expired": "expired certificate",
+    "certificate revoked": "revoked certificate",
+    "certificate unknown": "unknown certificate",
+    "unknown ca": "unknown certificate authority",
+    "protocol version": "protocol version not supported",
+    "decode error": "error decoding message",
+    "decrypt error": "error decrypting message",
+    "insufficient security": "insufficient security level",
+}
+
+
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The OpenSSL error behind an aiohttp one (aiohttp's own TLS errors subclass ssl's but
+    carry none of its details): a connector error keeps it, a failure on an established
+    connection (a TLS 1.3 server refusing our certificate after the handshake) has it as
+    its cause."""
+    found: BaseException | None = exc
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        found = exc.certificate_error
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        found = exc.os_error
+    elif isinstance(exc, aiohttp.ClientError):
+        found = exc.__cause__ or exc.__context__
+    return found if isinstance(found, ssl.SSLError) else None
+
+
+def describe(exc: BaseException) -> str:
+    """A transport failure in a few words, as Go's net/http, crypto/tls and crypto/x509 say it
+    (with Go 1.20+'s "tls: failed to verify certificate:" before certificate errors)."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return "i/o timeout"
+    tls = _ssl_error(exc)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        x509 = _X509.get(tls.verify_code, f"x509: {tls.verify_message}")
+        return f"tls: failed to verify certificate: {x509}"
+    if tls is not None:
+        reason = tls.reason or ""
+        if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE"):
+            return "http: server gave HTTP response to HTTPS client"
+        if "_ALERT_" in reason:  # the server refused the handshake: our certificate, say
+            alert = reason.partition("_ALERT_")[2].lower().replace("_", " ")
+            return f"remote error: tls: {_GO_ALERTS.get(alert, alert)}"
+        return f"tls: {tls.strerror or tls}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"dial tcp {exc.host}:{exc.port}: connect: {exc.strerror or exc.os_error}"
+    return str(exc) or type(exc).__name__

@@ -29,7 +29,14 @@ from typing import Any
 import aiohttp
 import orjson
 
-from ._errors import UNAUTHORIZED, ErrorCode, RegistryError, Unreachable, parse_error_body
+from ._errors import (
+    UNAUTHORIZED,
+    ErrorCode,
+    RegistryError,
+    Unreachable,
+    describe,
+    parse_error_body,
+)
 from .types import AuthConfig
 
 CLIENT_ID = "docker"
@@ -284,7 +291,7 @@ class Authorizer:
             ) as response:
                 return response.status, await response.content.read(1 << 20)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise Unreachable(f'Get "{url}": {_describe(exc)}') from None
+            raise Unreachable(f'Get "{url}": {describe(exc)}') from None
 
     @staticmethod
     def _raise_for(status: int, body: bytes, url: str) -> None:
@@ -296,9 +303,3 @@ class Authorizer:
             raise RegistryError(f'Get "{url}": {first}', 401, (first,))
         detail = str(codes[0]) if codes else f"status {status}"
         raise RegistryError(f'Get "{url}": token request failed: {detail}', status, codes)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return "i/o timeout"
-    return str(exc) or type(exc).__name__

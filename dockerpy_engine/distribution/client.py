@@ -32,6 +32,7 @@ from ._errors import (
     RegistryError,
     Unreachable,
     VerificationError,
+    describe,
     error_from_response,
 )
 from .auth import Authorizer, TokenCache, parse_challenges
@@ -55,21 +56,6 @@ OnBytes = Callable[[int, int], Awaitable[None]]
 """`on_bytes(current, total)`: download progress."""
 OnRetry = Callable[[int], Awaitable[None]]
 """`on_retry(delay_seconds)`: a transfer failed and will be tried again after `delay`."""
-
-
-def describe(exc: BaseException) -> str:
-    """A transport failure in a few words, like Go's net errors."""
-    if isinstance(exc, asyncio.TimeoutError):
-        return "i/o timeout"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"tls: failed to verify certificate: {exc.certificate_error}"
-    if isinstance(exc, aiohttp.ClientSSLError):
-        if "WRONG_VERSION_NUMBER" in str(exc) or "record layer failure" in str(exc):
-            return "http: server gave HTTP response to HTTPS client"
-        return f"tls: {exc}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"dial tcp {exc.host}:{exc.port}: connect: {exc.strerror or exc.os_error}"
-    return str(exc) or type(exc).__name__
 
 
 class RegistryClient:

@@ -5,8 +5,11 @@ As dockerd (registry/service.go, lookupV2Endpoints):
 - a registry is tried over HTTPS first; an *insecure* one (`insecure-registries` from
   daemon.json, hosts or CIDRs, plus 127.0.0.0/8 and ::1 by default) is then tried with
   HTTPS without verification and finally over plain HTTP;
-- TLS trusts the system CAs plus `certs.d/<host>/*.crt` under /etc/docker and
-  /etc/dockerpy, and presents a client certificate from `*.cert` + `*.key` there;
+- TLS to a secure registry trusts the system CAs plus `certs.d/<host>/*.crt` and presents
+  a client certificate from `*.cert` + `*.key` there. The certs.d dirs are /etc/docker's
+  and the one next to the daemon's config file (/etc/dockerpy/certs.d by default), so a
+  daemon with its own --config-file has its own. Like dockerd (newTLSConfig), certs.d is
+  not read for an insecure registry: nothing is verified, and no client certificate sent;
 - Docker Hub (`docker.io`) is served by `registry-1.docker.io`.
 
 Unlike dockerd, `registry-mirrors` apply to every registry, not only Docker Hub: a list
@@ -30,7 +33,8 @@ from urllib.parse import urlsplit
 from ..images.reference import DEFAULT_DOMAIN
 
 HUB_ENDPOINT = "https://registry-1.docker.io"
-CERTS_DIRS = (Path("/etc/docker/certs.d"), Path("/etc/dockerpy/certs.d"))
+DOCKER_CERTS_DIR = Path("/etc/docker/certs.d")
+CERTS_DIRS = (DOCKER_CERTS_DIR, Path("/etc/dockerpy/certs.d"))
 DEFAULT_INSECURE_CIDRS = ("127.0.0.0/8", "::1/128")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -167,7 +171,9 @@ class RegistryConfig:
         return await asyncio.to_thread(self._context, parts.netloc.lower(), verify)
 
     def _context(self, host: str, verify: bool) -> ssl.SSLContext:
-        dirs = [d / host for d in self.certs_dirs]
+        # dockerd reads certs.d for secure registries only: an insecure one is sent no client
+        # certificate, and its CAs would not be used anyway
+        dirs = [d / host for d in self.certs_dirs] if verify else []
         signature = tuple(_dir_signature(d) for d in dirs)
         cached = self._contexts.get((host, verify))
         if cached is not None and cached[0] == signature:
@@ -188,6 +194,13 @@ class RegistryConfig:
             "InsecureRegistryCIDRs": [str(n) for n in self.insecure_cidrs],
             "Mirrors": list(self.all_mirrors or self.mirrors.get(DEFAULT_DOMAIN, [])),
         }
+
+
+def certs_dirs_for(config_file: Path) -> tuple[Path, ...]:
+    """The certs.d dirs of a daemon whose config file is `config_file`: dockerd's, so hosts
+    set up for dockerd work unchanged, then `certs.d` beside the config file."""
+    own = config_file.parent / "certs.d"
+    return (DOCKER_CERTS_DIR,) if own == DOCKER_CERTS_DIR else (DOCKER_CERTS_DIR, own)
 
 
 def load_certs_dir(context: ssl.SSLContext, directory: Path) -> None:

@@ -11,6 +11,7 @@ from dockerpy_engine.distribution.registries import (
     HUB_ENDPOINT,
     RegistryConfig,
     RegistryConfigError,
+    certs_dirs_for,
     validate_mirror,
 )
 
@@ -75,6 +76,19 @@ async def test_certs_d_adds_cas_and_client_certs(tmp_path: Path):
     assert any("trustme" in str(s) for s in subjects)
     assert await config.ssl_for("https://registry.test:5000/v2/") is context  # cached
     assert await config.ssl_for("http://registry.test:5000/v2/") is None
+    # an insecure registry (verify=False) gets nothing from certs.d, as with dockerd
+    unverified = await config.ssl_for("https://registry.test:5000/v2/", verify=False)
+    assert not any("trustme" in str(c["subject"]) for c in unverified.get_ca_certs())
     (host_dir / "lonely.key").write_text("x")
+    assert await config.ssl_for("https://registry.test:5000/v2/", verify=False) is unverified
     with pytest.raises(ssl.SSLError, match="missing client certificate"):
         await config.ssl_for("https://registry.test:5000/v2/")
+
+
+def test_certs_dirs_are_dockers_and_the_one_beside_the_config_file():
+    assert certs_dirs_for(Path("/etc/dockerpy/daemon.json")) == (
+        Path("/etc/docker/certs.d"),
+        Path("/etc/dockerpy/certs.d"),
+    )
+    assert certs_dirs_for(Path("/srv/d/daemon.json"))[1] == Path("/srv/d/certs.d")
+    assert certs_dirs_for(Path("/etc/docker/daemon.json")) == (Path("/etc/docker/certs.d"),)
