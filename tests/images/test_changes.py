@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dockerpy_engine.build.instructions import parse_duration, parse_port_spec
 from dockerpy_engine.errdefs import InvalidParameter
-from dockerpy_engine.images.changes import apply_changes, parse_duration, parse_port_spec
+from dockerpy_engine.images.changes import apply_changes
 
 
 def test_cmd_and_entrypoint_forms() -> None:

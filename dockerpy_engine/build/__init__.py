@@ -1,0 +1,1 @@
+"""The classic builder behind POST /build: Dockerfile language, context, cache, dispatch."""
