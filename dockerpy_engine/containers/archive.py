@@ -9,9 +9,11 @@ splicing their target into the walk (absolute targets restart at the container's
 every open uses O_NOFOLLOW. The kernel never follows a symlink for us, so a container swapping
 a directory for a link to `/` mid-walk gains nothing: the worst it gets is its own files.
 
-Bind-mounted files (/etc/hosts, /etc/hostname, /etc/resolv.conf) are not in the rootfs view
-we walk: `mounts` maps their container path to the daemon's file, which stands in for them,
-as dockerd's container view shows the bind source.
+Mounts are not in the rootfs view we walk: dockerd's view binds the container's volumes,
+bind mounts and network files (/etc/hosts...) over it, so `mounts` maps container paths to
+the host file or directory standing in for them. A walk enters a mounted directory through an
+fd on its source, with the same rules; a read-only mount refuses writes (EROFS). tmpfs mounts
+are not in dockerd's view either: cp reaches the rootfs directory underneath them.
 
 dockerd's rules matched (daemon/archive*.go, pkg/archive):
 - the path is taken as absolute in the container; its directory part is resolved with every
@@ -46,6 +48,7 @@ from typing import IO, Any
 import orjson
 
 from .. import errdefs
+from ..gopath import go_base, go_clean
 
 MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS
 BLOCK = 512
@@ -109,36 +112,6 @@ def go_time(ns: int) -> str:
 # -- paths -------------------------------------------------------------------------------
 
 
-def go_clean(path: str) -> str:
-    """Go's path.Clean."""
-    if not path:
-        return "."
-    rooted = path.startswith("/")
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts and parts[-1] != "..":
-                parts.pop()
-            elif not rooted:
-                parts.append("..")
-            continue
-        parts.append(part)
-    joined = "/".join(parts)
-    if rooted:
-        return "/" + joined
-    return joined or "."
-
-
-def go_base(path: str) -> str:
-    """Go's filepath.Base: the last element, trailing slashes ignored; "/" for the root."""
-    stripped = path.rstrip("/")
-    if not stripped:
-        return "/" if path else "."
-    return stripped.rsplit("/", 1)[-1]
-
-
 def absolute_request_path(path: str) -> str:
     """The API's path as an absolute container path, a trailing `/` or `/.` kept
     (dockerd's PreserveTrailingDotOrSeparator(filepath.Join("/", path), path))."""
@@ -176,7 +149,7 @@ class Node:
     """An entry found inside the root: its parent directory (an fd we own) and its name."""
 
     parent: int
-    name: str  # "" when the node is the root itself
+    name: str  # "": the directory `parent` itself (the root, a mount's top)
     parts: tuple[str, ...]  # its path inside the root, resolved
     source: Path | None = None  # a bind-mounted host file that stands in for it
 
@@ -203,21 +176,63 @@ class Node:
         self.close()
 
 
-class ScopedRoot:
-    """A directory fd (a container's root) in which every path resolves without leaving it."""
+@dataclass(frozen=True, slots=True)
+class ViewMount:
+    """A host file or directory that dockerd's cp view binds over a container path."""
 
-    def __init__(self, root_fd: int, mounts: Mapping[str, Path] | None = None) -> None:
+    source: Path
+    read_only: bool = False
+
+
+class ScopedRoot:
+    """A directory fd (a container's root) in which every path resolves without leaving it.
+
+    `mounts` (container path -> host file or directory) are what dockerd's view binds over
+    the rootfs. A directory mount is entered through an fd opened on its source when the root
+    is opened, so a walk goes on inside it with the same rules, and `..` at its top returns to
+    the container's directory, never to the host's. Destinations are resolved in the root
+    first (symlinks followed in scope, GetResourcePath), shallow ones first as dockerd mounts
+    them. A directory that leads to a mount but is missing from the rootfs (dockerd's view
+    creates it) reads as `placeholder`, an empty directory, unless the walk creates dirs.
+    """
+
+    def __init__(
+        self,
+        root_fd: int,
+        mounts: Mapping[str, Path | ViewMount] | None = None,
+        placeholder: Path | None = None,
+    ) -> None:
         self.fd = root_fd
-        self.mounts = {go_clean(k): Path(v) for k, v in (mounts or {}).items()}
+        self.mounts: dict[str, Path] = {}  # file mounts: the host file stands in
+        self._dirs: dict[str, int] = {}  # directory mounts: an fd on the source
+        self._read_only: set[str] = set()
+        self._ancestors: set[str] = set()  # directories on the way to a mount
+        self._placeholder = -1
+        try:
+            if placeholder is not None and mounts:
+                self._placeholder = os.open(placeholder, _DIR_PATH_FLAGS)
+            for dest, mount in sorted((mounts or {}).items(), key=lambda m: _depth(m[0])):
+                self._bind(dest, mount if isinstance(mount, ViewMount) else ViewMount(mount))
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
-    def open(cls, path: Path | str, mounts: Mapping[str, Path] | None = None) -> ScopedRoot:
-        return cls(os.open(path, _DIR_PATH_FLAGS), mounts)
+    def open(
+        cls,
+        path: Path | str,
+        mounts: Mapping[str, Path | ViewMount] | None = None,
+        placeholder: Path | None = None,
+    ) -> ScopedRoot:
+        fd = os.open(path, _DIR_PATH_FLAGS)
+        return cls(fd, mounts, placeholder)
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        for fd in (self.fd, self._placeholder, *self._dirs.values()):
+            if fd >= 0:
+                os.close(fd)
+        self.fd = self._placeholder = -1
+        self._dirs.clear()
 
     def __enter__(self) -> ScopedRoot:
         return self
@@ -225,18 +240,79 @@ class ScopedRoot:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _bind(self, destination: str, mount: ViewMount) -> None:
+        """Put one mount where its destination resolves; one whose source is gone or whose
+        destination cannot be resolved is left out."""
+        try:
+            is_dir = stat.S_ISDIR(os.stat(mount.source).st_mode)
+            with self.resolve(destination, follow=True, lenient=True) as node:
+                key = node.path
+        except OSError:
+            return
+        if key == "/":
+            return
+        old = self._dirs.pop(key, -1)
+        if old >= 0:
+            os.close(old)
+        self.mounts.pop(key, None)
+        if is_dir:  # the host side may be a symlink: mount(2) follows it too
+            self._dirs[key] = os.open(mount.source, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        else:
+            self.mounts[key] = mount.source
+        if mount.read_only:
+            self._read_only.add(key)
+        else:
+            self._read_only.discard(key)
+        parts = key.split("/")[1:]
+        self._ancestors.update("/" + "/".join(parts[:i]) for i in range(1, len(parts)))
+
     def mount_at(self, parts: tuple[str, ...] | list[str]) -> Path | None:
+        """The host file mounted at `parts`, if a file is mounted there."""
         return self.mounts.get("/" + "/".join(parts)) if self.mounts else None
 
-    def mounts_in(self, parts: tuple[str, ...]) -> dict[str, Path]:
-        """Bind-mounted files directly inside the directory `parts`, by name."""
+    def dir_mount_at(self, parts: tuple[str, ...] | list[str]) -> int | None:
+        """The fd on the host directory mounted at `parts`, if a directory is mounted there."""
+        return self._dirs.get("/" + "/".join(parts)) if self._dirs else None
+
+    def read_only_at(self, parts: tuple[str, ...] | list[str]) -> bool:
+        """Whether `parts` lies in a read-only mount (the deepest mount holding it decides)."""
+        for depth in range(len(parts), 0, -1):
+            key = "/" + "/".join(parts[:depth])
+            if key in self._dirs or key in self.mounts:
+                return key in self._read_only
+        return False
+
+    def _leads_to_mount(self, parts: tuple[str, ...] | list[str]) -> bool:
+        return self._placeholder >= 0 and "/" + "/".join(parts) in self._ancestors
+
+    def mounts_in(self, parts: tuple[str, ...]) -> set[str]:
+        """Names of the mount points (and of the directories leading to one) directly inside
+        the directory `parts`: dockerd's view creates them, so listings show them."""
         prefix = "/" + "/".join(parts)
-        found = {}
-        for dest, source in self.mounts.items():
+        found = set()
+        for dest in (*self.mounts, *self._dirs, *self._ancestors):
             parent, _, name = dest.rpartition("/")
-            if (parent or "/") == (prefix if parts else "/"):
-                found[name] = source
+            if (parent or "/") == prefix:
+                found.add(name)
         return found
+
+    def entry(self, dir_fd: int, name: str, parts: tuple[str, ...]) -> tuple[int, str, Path | None]:
+        """Where the child `name` of the directory `dir_fd` (at `parts`) is in the view: the
+        top of a directory mount (`name` ""), a mounted host file (its `source`), the
+        placeholder of a missing directory leading to a mount, or right there. The fd is
+        borrowed."""
+        key = "/" + "/".join(parts)
+        if key in self._dirs:
+            return self._dirs[key], "", None
+        if key in self.mounts:
+            return dir_fd, name, self.mounts[key]
+        if self._leads_to_mount(parts) and not _lexists(name, dir_fd):
+            return self._placeholder, "", None
+        return dir_fd, name, None
+
+    @staticmethod
+    def _file_node(source: Path, parts: tuple[str, ...]) -> Node:
+        return Node(os.open(source.parent, _DIR_PATH_FLAGS), source.name, parts, source)
 
     def resolve(
         self, path: str, follow: bool, *, create_dirs: bool = False, lenient: bool = False
@@ -254,6 +330,7 @@ class ScopedRoot:
         pending.reverse()
         stack: list[int] = [self.fd]
         names: list[str] = []
+        entered: list[bool] = []  # per name: its fd is a mount's top or the placeholder
         links = 0
         try:
             while pending:
@@ -264,30 +341,39 @@ class ScopedRoot:
                     if names:
                         os.close(stack.pop())
                         names.pop()
+                        entered.pop()
                     continue
                 last = not pending
-                source = self.mount_at([*names, part])
+                here = (*names, part)
+                source = self.mount_at(here)
                 if source is not None:
                     if last:
-                        return Node(
-                            os.open(source.parent, _DIR_PATH_FLAGS),
-                            source.name,
-                            (*names, part),
-                            source,
-                        )
+                        return self._file_node(source, here)
                     raise NotADirectoryError(errno.ENOTDIR, "not a directory", part)
-                try:
-                    st = os.stat(part, dir_fd=stack[-1], follow_symlinks=False)
-                except FileNotFoundError:
-                    if last and not lenient and not create_dirs:
-                        return Node(_dup(stack[-1]), part, (*names, part))
-                    if lenient:
+                mounted = self.dir_mount_at(here)
+                st = None
+                if mounted is None:
+                    with contextlib.suppress(FileNotFoundError):
+                        st = os.stat(part, dir_fd=stack[-1], follow_symlinks=False)
+                if mounted is None and st is None:  # missing
+                    if not create_dirs and self._leads_to_mount(here):
+                        mounted = self._placeholder
+                    elif lenient:
                         return self._lexical_rest(stack, names, [part, *reversed(pending)])
-                    if not create_dirs:
-                        raise
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(part, 0o755, dir_fd=stack[-1])
-                    st = os.stat(part, dir_fd=stack[-1], follow_symlinks=False)
+                    elif not create_dirs:
+                        if last:
+                            return Node(_dup(stack[-1]), part, here)
+                        raise FileNotFoundError(errno.ENOENT, "no such file or directory", part)
+                    else:
+                        st = self._mkdir(stack[-1], part, here)
+                if mounted is not None:
+                    if last:
+                        return Node(_dup(mounted), "", here)
+                    stack.append(_dup(mounted))
+                    names.append(part)
+                    entered.append(True)
+                    continue
+                assert st is not None
                 if stat.S_ISLNK(st.st_mode) and (follow or not last):
                     links += 1
                     if links > MAX_SYMLINKS:
@@ -297,29 +383,39 @@ class ScopedRoot:
                         while len(stack) > 1:
                             os.close(stack.pop())
                         names.clear()
+                        entered.clear()
                     pending.extend(reversed([p for p in target.split("/") if p]))
                     continue
                 if last:
-                    return Node(_dup(stack[-1]), part, (*names, part))
+                    return Node(_dup(stack[-1]), part, here)
                 if not stat.S_ISDIR(st.st_mode):
                     if lenient:
                         return self._lexical_rest(stack, names, [part, *reversed(pending)])
                     raise NotADirectoryError(errno.ENOTDIR, "not a directory", part)
                 stack.append(os.open(part, _DIR_PATH_FLAGS, dir_fd=stack[-1]))
                 names.append(part)
+                entered.append(False)
             # the root itself, or a path that resolved back to a directory on the stack
             if not names:
                 return Node(_dup(self.fd), "", ())
             top = stack.pop()
-            names_t = tuple(names)
-            parent = stack[-1]
+            if entered[-1]:  # a mount's top (or the placeholder): the node is the fd itself
+                return Node(top, "", tuple(names))
             with contextlib.suppress(OSError):
                 os.close(top)
-            return Node(_dup(parent), names_t[-1], names_t)
+            return Node(_dup(stack[-1]), names[-1], tuple(names))
         finally:
             for fd in stack[1:]:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+
+    def _mkdir(self, dir_fd: int, name: str, parts: tuple[str, ...]) -> os.stat_result:
+        """MkdirAll's step (0755); a read-only mount refuses it as the kernel would."""
+        if self.read_only_at(parts):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), "/" + "/".join(parts))
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o755, dir_fd=dir_fd)
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
 
     @staticmethod
     def _lexical_rest(stack: list[int], names: list[str], rest: list[str]) -> Node:
@@ -356,11 +452,13 @@ class ScopedRoot:
             else:
                 fd = _dup(directory.parent)
             parts = (*directory.parts, request.base)
-            source = self.mount_at(parts)
+            at, name, source = self.entry(fd, request.base, parts)
+            if source is None and name:
+                return Node(fd, name, parts)
+            os.close(fd)
             if source is not None:
-                os.close(fd)
-                return Node(os.open(source.parent, _DIR_PATH_FLAGS), source.name, parts, source)
-            return Node(fd, request.base, parts)
+                return self._file_node(source, parts)
+            return Node(_dup(at), "", parts)
 
     def read_file(self, path: str, limit: int = 16 << 20) -> bytes | None:
         """A regular file's bytes (symlinks followed in scope), None when absent."""
@@ -379,6 +477,19 @@ class ScopedRoot:
 
 def _dup(fd: int) -> int:
     return os.dup(fd)
+
+
+def _depth(destination: str) -> int:
+    """A mount destination's number of elements: dockerd mounts shallow ones first."""
+    return len([p for p in destination.split("/") if p])
+
+
+def _lexists(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 # -- stat --------------------------------------------------------------------------------
@@ -537,11 +648,11 @@ def write_tree(
                 continue
             child_parts = (*parts, name)
             child_rel = f"{rel}/{name}" if rel else name
-            source = scope.mount_at(child_parts)
-            st = _write_entry(scope, dir_fd, name, child_parts, source, rebase, child_rel, tar)
+            at, at_name, source = scope.entry(dir_fd, name, child_parts)
+            st = _write_entry(scope, at, at_name, child_parts, source, rebase, child_rel, tar)
             if source is None and st is not None and stat.S_ISDIR(st.st_mode):
                 try:
-                    child_fd = os.open(name, _DIR_READ_FLAGS, dir_fd=dir_fd)
+                    child_fd = os.open(at_name or ".", _DIR_READ_FLAGS, dir_fd=at)
                 except OSError:
                     continue  # replaced meanwhile: moby logs and goes on
                 stack.append(
@@ -669,7 +780,13 @@ class _Extraction:
                 dir_fd = os.dup(parent.parent)
             real_parts = (*parent.parts, base)
         try:
-            if self.scope.mount_at(real_parts) is not None:
+            if self.scope.read_only_at(real_parts):
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+            mounted = self.scope.dir_mount_at(real_parts)
+            if mounted is not None and member.isdir():
+                self._metadata(member, mounted, "")  # Untar re-owns the directory it finds
+                return
+            if mounted is not None or self.scope.mount_at(real_parts) is not None:
                 raise ArchiveError(f"unlinkat {path}: device or resource busy")
             self._replace(dir_fd, base, member, path)
             self._create(tar, member, dir_fd, base, path)
@@ -746,18 +863,20 @@ class _Extraction:
             raise ArchiveError(f"unhandled tar header type {member.type!r}")
 
     def _metadata(self, member: tarfile.TarInfo, dir_fd: int, base: str) -> None:
-        """Owner, xattrs, mode (after chown, which clears setuid), then times (not dirs')."""
+        """Owner, xattrs, mode (after chown, which clears setuid), then times (not dirs').
+        An empty `base` means the directory `dir_fd` itself (a mount's top)."""
         if member.islnk():
             return
         uid, gid = self.options.chown or (member.uid, member.gid)
-        os.chown(base, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
         if member.issym():
+            os.chown(base, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
             mtime = int(member.mtime * 1_000_000_000)
             os.utime(base, ns=(mtime, mtime), dir_fd=dir_fd, follow_symlinks=False)
             return
-        fd = os.open(base, _PATH_FLAGS, dir_fd=dir_fd)
+        fd = os.open(base, _PATH_FLAGS, dir_fd=dir_fd) if base else os.dup(dir_fd)
         try:
-            proc_path = f"/proc/self/fd/{fd}"
+            proc_path = f"/proc/self/fd/{fd}"  # fd is O_NOFOLLOW: never a symlink here
+            os.chown(proc_path, uid, gid)
             for key, value in member.pax_headers.items():
                 if not key.startswith(_XATTR_PAX_PREFIX):
                     continue
@@ -796,9 +915,12 @@ def remove_all(dir_fd: int, name: str) -> None:
 
 
 def extract(
-    scope: ScopedRoot, dest: tuple[str, ...], source: IO[bytes], options: ExtractOptions
+    scope: ScopedRoot, dest: tuple[str, ...] | str, source: IO[bytes], options: ExtractOptions
 ) -> None:
-    """Untar `source` (already decompressed) into the directory `dest` of the root."""
+    """Untar `source` (already decompressed) into the directory `dest` of the root, given as
+    its path components or as a container path (the builder's COPY destination)."""
+    if isinstance(dest, str):
+        dest = tuple(part for part in go_clean("/" + dest).split("/") if part)
     _Extraction(scope, dest, options).run(source)
 
 

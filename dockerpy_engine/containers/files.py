@@ -12,23 +12,26 @@ import asyncio
 import contextlib
 import logging
 import os
+import posixpath
 import shutil
 import stat
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from .. import errdefs
 from ..images import ImageStore, repo_tag_reference
 from ..images._stream import with_stream
+from ..images.types import Image
 from . import archive, fsdiff
 from .commit import ChildImage, CommitOptions, child_image_config, commit_runtime_config
 from .rootfs import RootfsMounts, find_task_rootfs
 from .users import resolve_user
 
 if TYPE_CHECKING:
+    from ..volumes.mounts import MountPoint
     from .types import Container
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,10 @@ class FilesBackend(Protocol):
 
     def state_lock(self, c: Container) -> asyncio.Lock: ...
 
+    def view_mounts(
+        self, c: Container
+    ) -> contextlib.AbstractAsyncContextManager[list[MountPoint]]: ...
+
     async def pause(self, ref: str) -> None: ...
 
     async def unpause(self, ref: str) -> None: ...
@@ -78,7 +85,7 @@ class ContainerFiles:
     def __init__(self, containers: FilesBackend, images: ImageStore) -> None:
         self._containers = containers
         self._images = images
-        self._mounts = RootfsMounts()
+        self._mounts = RootfsMounts(images.mount_path)
 
     # -- views ---------------------------------------------------------------------------
 
@@ -97,40 +104,60 @@ class ContainerFiles:
     async def _view(
         self, c: Container, *, writable: bool, binds: bool = True
     ) -> AsyncIterator[archive.ScopedRoot]:
-        """The container's root: its task's rootfs mount while it runs, else a mount of ours.
+        """The container's root: its task's rootfs mount while it runs, else a mount of ours;
+        with `binds`, its volumes, bind mounts and network files over it (dockerd's view).
 
         Writing to a stopped container holds its state lock throughout, so it cannot start
         (and mount the same upper dir) while we write, as dockerd holds the container lock."""
         directory, lowers = self._containers.rootfs_dirs(c)
-        mounts = self._bind_mounts(c) if binds else {}
-        for _ in range(3):
-            if c.state.status in _LIVE:
-                scope = await asyncio.to_thread(_open_live, directory / "upper", mounts)
-                if scope is not None:
-                    try:
-                        yield scope
-                    finally:
-                        scope.close()
-                    return
-            if not writable:
-                async with self._mounts.view(directory, lowers, writable=False) as merged:
-                    scope = await asyncio.to_thread(archive.ScopedRoot.open, merged, mounts)
-                    try:
-                        yield scope
-                    finally:
-                        scope.close()
-                return
-            async with self._containers.state_lock(c):
+        async with contextlib.AsyncExitStack() as held:
+            mounts: dict[str, Path | archive.ViewMount] = {}
+            if binds:
+                mounts.update(self._bind_mounts(c))
+                for p in await held.enter_async_context(self._containers.view_mounts(c)):
+                    mounts[p.destination] = archive.ViewMount(Path(p.source), not p.rw)
+            placeholder = directory / "empty"  # what a missing way to a mount point reads as
+            if mounts:
+                await asyncio.to_thread(placeholder.mkdir, 0o755, exist_ok=True)
+            for _ in range(3):
                 if c.state.status in _LIVE:
-                    continue  # started meanwhile: write through its own mount
-                async with self._mounts.view(directory, lowers, writable=True) as merged:
-                    scope = await asyncio.to_thread(archive.ScopedRoot.open, merged, mounts)
-                    try:
+                    scope = await asyncio.to_thread(
+                        _open_live, directory / "upper", mounts, placeholder
+                    )
+                    if scope is not None:
+                        try:
+                            yield scope
+                        finally:
+                            scope.close()
+                        return
+                if not writable:
+                    async with self._merged(directory, lowers, False, mounts, placeholder) as scope:
                         yield scope
-                    finally:
-                        scope.close()
-                return
-        raise errdefs.Conflict(f"container {c.id} is changing state; try again")
+                    return
+                async with self._containers.state_lock(c):
+                    if c.state.status in _LIVE:
+                        continue  # started meanwhile: write through its own mount
+                    async with self._merged(directory, lowers, True, mounts, placeholder) as scope:
+                        yield scope
+                    return
+            raise errdefs.Conflict(f"container {c.id} is changing state; try again")
+
+    @contextlib.asynccontextmanager
+    async def _merged(
+        self,
+        directory: Path,
+        lowers: list[Path],
+        writable: bool,
+        mounts: dict[str, Path | archive.ViewMount],
+        placeholder: Path,
+    ) -> AsyncIterator[archive.ScopedRoot]:
+        """A stopped container's overlay, mounted by us, opened as a scope."""
+        async with self._mounts.view(directory, lowers, writable=writable) as merged:
+            scope = await asyncio.to_thread(archive.ScopedRoot.open, merged, mounts, placeholder)
+            try:
+                yield scope
+            finally:
+                scope.close()
 
     @staticmethod
     def _check_usable(c: Container) -> None:
@@ -177,7 +204,7 @@ class ContainerFiles:
                     await chunks.aclose()  # returns once the thread is done with the fds
                 finally:
                     node.close()
-        self._containers.log_event(c, "archive-path")
+            self._containers.log_event(c, "archive-path")  # before the volumes' unmount
 
     async def extract_to_dir(
         self,
@@ -194,7 +221,7 @@ class ContainerFiles:
         absolute = archive.absolute_request_path(path)
         async with self._view(c, writable=True) as scope:
             dest = await asyncio.to_thread(_destination, scope, absolute, path, ref)
-            if c.host_config.get("ReadonlyRootfs"):
+            if not _in_mount(c, dest) and c.host_config.get("ReadonlyRootfs"):
                 raise errdefs.InvalidParameter("container rootfs is marked read-only")
             chown = None
             user = c.config.get("User") or ""
@@ -209,7 +236,7 @@ class ContainerFiles:
                 )
 
             await with_stream(body, work)
-        self._containers.log_event(c, "extract-to-dir")
+            self._containers.log_event(c, "extract-to-dir")  # before the volumes' unmount
 
     # -- diff and export -----------------------------------------------------------------
 
@@ -262,7 +289,14 @@ class ContainerFiles:
             await self._containers.pause(c.id)
             paused = True
         try:
-            image_id = await self._commit(c, parent.id, parent.config, config, opts)
+            child = ChildImage(
+                container_id=c.id,
+                container_config=c.config,
+                config=config,
+                author=opts.author,
+                comment=opts.comment,
+            )
+            image_id = await self._commit(c, parent.id, parent.config, child)
         finally:
             if paused:
                 with contextlib.suppress(errdefs.EngineError):
@@ -276,42 +310,53 @@ class ContainerFiles:
         )
         return image_id
 
+    async def commit_build_step(self, ref: str, parent: Image, child: ChildImage) -> str:
+        """The builder's commit of a RUN container: the image config and the step's
+        container_config come from the build, not from the container."""
+        c = self._containers.get(ref)
+        return await self._commit(c, parent.id, parent.config, child)
+
     async def _commit(
-        self,
-        c: Container,
-        parent_id: str,
-        parent_config: Mapping[str, Any],
-        config: dict[str, Any],
-        opts: CommitOptions,
+        self, c: Container, parent_id: str, parent_config: Mapping[str, Any], child: ChildImage
     ) -> str:
         directory, lowers = self._containers.rootfs_dirs(c)
-        work_dir = self._images.tmp_dir / f"commit-{c.id[:12]}-{os.urandom(4).hex()}"
-        tar_path = work_dir / "layer.tar"
-        pinned = ""
-        try:
-            await asyncio.to_thread(work_dir.mkdir, parents=True)
-            diff_id = await asyncio.to_thread(_write_layer, directory / "upper", lowers, tar_path)
-            if diff_id != fsdiff.EMPTY_LAYER_DIFF_ID:
-                parent_chain = c.layer_chains[-1] if c.layer_chains else ""
-                row = await self._images.register_layer(tar_path, parent_chain, diff_id)
-                pinned = row.chain_id
-            document = child_image_config(
-                parent_config,
-                ChildImage(
-                    container_id=c.id,
-                    container_config=c.config,
-                    config=config,
-                    diff_id=diff_id,
-                    author=opts.author,
-                    comment=opts.comment,
-                ),
-            )
-            image = await self._images.create_image(document, parent=parent_id)
-            return image.id
-        finally:
-            if pinned:
-                await self._images.release_layer(pinned)
-            await asyncio.to_thread(shutil.rmtree, work_dir, True)
+        parent_chain = c.layer_chains[-1] if c.layer_chains else ""
+        return await commit_upper(
+            self._images,
+            directory / "upper",
+            lowers,
+            parent_chain,
+            parent_id,
+            lambda diff_id: child_image_config(parent_config, replace(child, diff_id=diff_id)),
+        )
+
+
+async def commit_upper(
+    images: ImageStore,
+    upper: Path,
+    lowers: list[Path],
+    parent_chain: str,
+    parent_id: str,
+    document: Callable[[str], bytes],
+) -> str:
+    """An overlay upper dir as a new image on top of its lowers: the diff is written as a
+    layer tar, registered (unless empty: the image then records an empty layer), and the
+    image created from `document(diff_id)`; returns its ID. Used by commit and the builder."""
+    work_dir = images.tmp_dir / f"commit-{os.urandom(6).hex()}"
+    tar_path = work_dir / "layer.tar"
+    pinned = ""
+    try:
+        await asyncio.to_thread(work_dir.mkdir, parents=True)
+        diff_id = await asyncio.to_thread(_write_layer, upper, lowers, tar_path)
+        if diff_id != fsdiff.EMPTY_LAYER_DIFF_ID:
+            row = await images.register_layer(tar_path, parent_chain, diff_id)
+            pinned = row.chain_id
+        image = await images.create_image(document(diff_id), parent=parent_id)
+        return image.id
+    finally:
+        if pinned:
+            await images.release_layer(pinned)
+        await asyncio.to_thread(shutil.rmtree, work_dir, True)
 
 
 def _write_layer(upper: Path, lowers: list[Path], tar_path: Path) -> str:
@@ -323,13 +368,15 @@ def _write_layer(upper: Path, lowers: list[Path], tar_path: Path) -> str:
     return sink.digest
 
 
-def _open_live(upper: Path, mounts: Mapping[str, Path]) -> archive.ScopedRoot | None:
+def _open_live(
+    upper: Path, mounts: Mapping[str, Path | archive.ViewMount], placeholder: Path
+) -> archive.ScopedRoot | None:
     """The running task's rootfs mount, opened; None when it is not (or no longer) mounted."""
     entry = find_task_rootfs(upper)
     if entry is None:
         return None
     try:
-        scope = archive.ScopedRoot.open(entry.mount_point, mounts)
+        scope = archive.ScopedRoot.open(entry.mount_point, mounts, placeholder)
     except OSError:
         return None
     st = os.fstat(scope.fd)
@@ -337,6 +384,25 @@ def _open_live(upper: Path, mounts: Mapping[str, Path]) -> archive.ScopedRoot | 
         scope.close()  # unmounted between mountinfo and open: the bare directory is not it
         return None
     return scope
+
+
+def _in_mount(c: Container, dest: tuple[str, ...]) -> bool:
+    """dockerd's checkIfPathIsInAVolume: whether the extraction directory is in one of the
+    container's mounts (the rootfs's read-only flag does not apply there); a read-only mount
+    refuses it. The deepest mount holding it decides, as the kernel would."""
+    path = "/" + "/".join(dest)
+    holding = [m for m in c.mount_points if _holds(m.get("destination") or "", path)]
+    if not holding:
+        return False
+    if not max(holding, key=lambda m: len(m["destination"])).get("rw", True):
+        raise errdefs.InvalidParameter("mounted volume is marked read-only")
+    return True
+
+
+def _holds(destination: str, path: str) -> bool:
+    """HasResource: `path` is the mount's destination or under it."""
+    rel = posixpath.relpath(path, destination or "/")
+    return rel != ".." and not rel.startswith("../")
 
 
 def _destination(scope: archive.ScopedRoot, absolute: str, path: str, ref: str) -> tuple[str, ...]:

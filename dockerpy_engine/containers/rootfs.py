@@ -29,7 +29,8 @@ import logging
 import os
 import re
 import subprocess
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,48 +41,75 @@ log = logging.getLogger(__name__)
 
 MS_RDONLY = 0x1
 _OCTAL = re.compile(r"\\([0-7]{3})")
-_MAX_MOUNT_DATA = 4000  # mount(2) takes one page of options; the `mount` command takes the rest
+MAX_MOUNT_DATA = 4095  # mount(2) copies one page of options, NUL included
+
+
+def overlay_mount_options(
+    lower: Sequence[Path | str], upper: Path | str | None = None, work: Path | str | None = None
+) -> list[str]:
+    """The overlay mount options one by one, as containerd takes them: `lowerdir=a:b` (top-most
+    first), then `upperdir=u` and `workdir=w` unless the overlay is read-only."""
+    if not lower:
+        raise errdefs.System("an overlay needs at least one lower directory")
+    for path in (*lower, *(p for p in (upper, work) if p is not None)):
+        if any(c in str(path) for c in ":,\n"):
+            raise errdefs.System(f"cannot use {path} in an overlay mount: it has a ':' or ','")
+    options = ["lowerdir=" + ":".join(str(p) for p in lower)]
+    if upper is not None and work is not None:
+        options += [f"upperdir={upper}", f"workdir={work}"]
+    return options
 
 
 def overlay_options(
     lower: Sequence[Path | str], upper: Path | str | None = None, work: Path | str | None = None
 ) -> str:
     """The overlay mount data: `lowerdir=a:b[,upperdir=u,workdir=w]` (read-only without upper)."""
-    if not lower:
-        raise errdefs.System("an overlay needs at least one lower directory")
-    for path in (*lower, *(p for p in (upper, work) if p is not None)):
-        if any(c in str(path) for c in ":,\n"):
-            raise errdefs.System(f"cannot use {path} in an overlay mount: it has a ':' or ','")
-    data = "lowerdir=" + ":".join(str(p) for p in lower)
-    if upper is not None and work is not None:
-        data += f",upperdir={upper},workdir={work}"
-    return data
+    return ",".join(overlay_mount_options(lower, upper, work))
+
+
+def relative_overlay_options(
+    lower: Sequence[Path], upper: Path | None = None, work: Path | None = None
+) -> tuple[Path, str]:
+    """For a chain too long for one page: a directory to mount from and the overlay data with
+    every path relative to it, as overlay2's mountFrom and containerd's compactLowerdirOption
+    do. The directory most lower dirs are in (the layers' short links, `layer-links/`), or
+    their common one if that gives shorter data."""
+    writable = upper is not None and work is not None
+    paths = [*lower, *((upper, work) if writable else ())]
+
+    def relative(base: Path) -> tuple[Path, str]:
+        rel = [os.path.relpath(p, base) for p in paths]
+        top = len(lower)
+        return base, overlay_options(rel[:top], *((rel[top], rel[top + 1]) if writable else ()))
+
+    usual = Counter(Path(p).parent for p in lower).most_common(1)[0][0]
+    common = Path(os.path.commonpath([str(p) for p in lower]))
+    return min(relative(usual), relative(common), key=lambda found: len(found[1]))
 
 
 def mount_overlay(
     target: Path, lower: Sequence[Path], upper: Path | None = None, work: Path | None = None
 ) -> None:
-    """Mount an overlay at `target` (blocking: call from a worker thread)."""
+    """Mount an overlay at `target` (blocking: call from a worker thread).
+
+    A long chain's absolute paths do not fit in mount(2)'s page: pass its lower dirs as the
+    layers' short links (ImageStore.layer_link) and it is mounted with paths relative to their
+    directory, by a `mount` child working there (our own cwd is the whole daemon's)."""
     readonly = upper is None
     data = overlay_options(lower, upper, work)
-    if len(data) <= _MAX_MOUNT_DATA:
+    if len(data) <= MAX_MOUNT_DATA:
         flags = MS_RDONLY if readonly else 0
         result = libc().mount(b"overlay", os.fsencode(target), b"overlay", flags, data.encode())
         if result != 0:
             code = ctypes.get_errno()
             raise errdefs.System(f"mount overlay on {target}: {os.strerror(code)}")
         return
-    # Long layer chains: relative paths from their common parent keep the data under a page,
-    # as containerd does; the cwd is the `mount` child's, never ours.
-    paths = [Path(p) for p in (*lower, *(p for p in (upper, work) if p is not None))]
-    base = Path(os.path.commonpath([str(p) for p in paths]))
-    rel = [os.path.relpath(p, base) for p in paths]
-    short = overlay_options(
-        rel[: len(lower)],
-        rel[len(lower)] if upper is not None else None,
-        rel[len(lower) + 1] if work is not None else None,
-    )
+    base, short = relative_overlay_options(lower, upper, work)
     options = ("ro," if readonly else "") + short
+    if len(options) > MAX_MOUNT_DATA:
+        raise errdefs.System(
+            f"mount overlay on {target}: {len(lower)} layers do not fit in the mount options"
+        )
     done = subprocess.run(
         ["mount", "-t", "overlay", "overlay", "-o", options, str(target)],
         cwd=base,
@@ -148,7 +176,8 @@ def is_mount_point(path: Path, mountinfo: str | None = None) -> bool:
 
 
 def cleanup_stale(containers_root: Path) -> list[Path]:
-    """Unmount every `<containers_root>/<id>/merged` a killed daemon left mounted (at start)."""
+    """Unmount every `<root>/<dir>/merged` a killed daemon left mounted (at start): the cp
+    views of containers, and the builder's layer views under the image store's tmp."""
     try:
         text = Path("/proc/self/mountinfo").read_text()
     except OSError:
@@ -181,9 +210,13 @@ class RootfsMounts:
     Mounts and unmounts happen under one lock (they take milliseconds), so a view being
     released is never mounted again on top of itself; both run to their end even when the
     request that wanted them is cancelled (a client hanging up), and a view acquired for a
-    request that is gone is given back at once."""
+    request that is gone is given back at once.
 
-    def __init__(self) -> None:
+    `shorten` maps a layer directory to the short path to mount it by (its `l/` link), so that
+    long chains fit in the mount options."""
+
+    def __init__(self, shorten: Callable[[Path], Path] | None = None) -> None:
+        self._shorten = shorten
         self._mounts: dict[Path, _Mounted] = {}
         self._lock = asyncio.Lock()
         self._cleanups: set[asyncio.Task[None]] = set()
@@ -245,13 +278,12 @@ class RootfsMounts:
                 async with current.changed:
                     current.changed.notify_all()
 
-    @staticmethod
-    def _mount(target: Path, directory: Path, lower: Sequence[Path], writable: bool) -> None:
+    def _mount(self, target: Path, directory: Path, lower: Sequence[Path], writable: bool) -> None:
         if not directory.is_dir():
             raise errdefs.NotFound(f"the rootfs of container {directory.name} is gone")
         target.mkdir(mode=0o700, exist_ok=True)
         upper, work = directory / "upper", directory / "work"
-        lower = list(lower)
+        lower = [self._shorten(p) for p in lower] if self._shorten else list(lower)
         if len(lower) < (1 if writable else 2):  # an image without layers: overlay needs some
             empty = directory / "empty"
             empty.mkdir(mode=0o755, exist_ok=True)

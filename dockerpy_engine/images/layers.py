@@ -211,7 +211,7 @@ def clean_member_name(name: str) -> str:
     return "" if cleaned in (".", "") else cleaned
 
 
-def _symlink_escapes(parent: str, target: str) -> bool:
+def symlink_escapes(parent: str, target: str) -> bool:
     """dockerd's lexical check: Join(dir(path), linkname) must stay under the root."""
     depth = len([p for p in parent.split("/") if p])
     for part in target.split("/"):
@@ -401,7 +401,7 @@ class _Extractor:
         elif member.islnk():
             self._hardlink(member, path)
         elif member.issym():
-            if _symlink_escapes(real_parent, member.linkname):
+            if symlink_escapes(real_parent, member.linkname):
                 raise LayerError(f'invalid symlink "{target}" -> "{member.linkname}"')
             os.symlink(member.linkname, path)
         elif member.ischr() or member.isblk() or member.isfifo():

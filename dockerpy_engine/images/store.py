@@ -5,6 +5,8 @@ Layout under the daemon's data root (human-readable on purpose):
     image/blobs/sha256/<hex>    image config JSON; the image ID is its sha256
     layers/<chainid-hex>/diff   a layer unpacked (overlay whiteouts), one per ChainID
     layers/<chainid-hex>/layer.tar  its uncompressed tar, so save/push reproduce the DiffID
+    layer-links/<26 chars>      a short link to a layer's diff dir, as overlay2's `l/`: the
+                                lowerdir list of a long chain fits in a page with them
     tmp/                        work in progress (extraction, load archives, trash)
 
 Metadata lives in SQLite (store/images.py) and in memory, loaded once at start, so lookups
@@ -20,6 +22,7 @@ just registered for an image that is still being created, see `register_layer`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import calendar
 import contextlib
 import hashlib
@@ -37,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errdefs import Conflict, InvalidParameter, NoSuchImage
+from ..errdefs import Conflict, InvalidParameter, NoSuchImage, System
 from ..filters import parse_until
 from ..store.db import Database
 from ..store.images import ImageRow, ImageRows, LayerRow, RefRow
@@ -67,6 +70,8 @@ EventSink = Callable[[str, str, Mapping[str, str]], None]
 """`on_event(action, image_id, attributes)`: tag, untag, delete, import, load."""
 
 ACCEPTED_FILTERS = frozenset({"dangling", "label", "before", "since", "reference", "until"})
+MAX_LAYER_DEPTH = 128  # overlay2's maxDepth: lower dirs below a layer (init layers count)
+LINKS = "layer-links"  # the layers' short links
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time, what dockerd shows for "never"
 _TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
@@ -141,6 +146,41 @@ class ImageStore:
     def diff_dir(self, chain: str) -> Path:
         return self.layer_dir(chain) / "diff"
 
+    def layer_link(self, chain: str) -> Path:
+        """The layer's short name for overlay mounts: `layer-links/<26 chars>`, a link to
+        `../layers/<chainid-hex>/diff` (overlay2's `l/` links, named after the ChainID here).
+        Made with the layer, and again here when missing or wrong; removed with the layer."""
+        hex_id = chain.removeprefix("sha256:")
+        link = self.root / LINKS / _link_name(hex_id)
+        target = f"../layers/{hex_id}/diff"
+        with contextlib.suppress(OSError):
+            if os.readlink(link) == target:
+                return link
+        link.parent.mkdir(exist_ok=True)
+        temporary = link.with_name(f".{link.name}.{secrets.token_hex(4)}")
+        os.symlink(target, temporary)
+        os.replace(temporary, link)
+        return link
+
+    def mount_path(self, path: Path) -> Path:
+        """For overlay mounts: a layer's diff dir as its short link, any other path as is."""
+        chain = f"sha256:{path.parent.name}"
+        if path.name == "diff" and chain in self._layers and path == self.diff_dir(chain):
+            return self.layer_link(chain)
+        return path
+
+    def mount_lowers(self, chains: list[str]) -> list[Path]:
+        """The short links of a chain's layers (base first), in lowerdir order (top first)."""
+        return [self.layer_link(c) for c in reversed(chains)]
+
+    def _depth(self, chain: str) -> int:
+        depth = 0
+        while chain:
+            depth += 1
+            row = self._layers.get(chain)
+            chain = row.parent if row else ""
+        return depth
+
     def layer_tar_path(self, chain: str) -> Path:
         """The uncompressed tar of a layer, whose sha256 is its DiffID (for save/push)."""
         return self.layer_dir(chain) / "layer.tar"
@@ -190,6 +230,10 @@ class ImageStore:
         for entry in layers_root.iterdir():
             if entry.name not in known:
                 log.info("removing unreferenced layer directory %s", entry)
+                _remove_path(entry)
+        links = self.root / LINKS
+        for entry in links.iterdir() if links.is_dir() else ():
+            if not entry.exists():  # its layer is gone (or a half-made one)
                 _remove_path(entry)
         for chain in self._layers:
             if not self.diff_dir(chain).is_dir():
@@ -428,8 +472,11 @@ class ImageStore:
         """Unpack a (possibly compressed) layer tar on top of `parent` and record it.
 
         The new layer is *pinned*: it survives garbage collection until the caller has
-        created the image that uses it and called `release_layer(chain_id)`.
+        created the image that uses it and called `release_layer(chain_id)`. As overlay2, a
+        layer cannot have more than MAX_LAYER_DEPTH layers below it.
         """
+        if parent and self._depth(parent) > MAX_LAYER_DEPTH:
+            raise System("max depth exceeded")
         work = self._work_dir("layer")
         diff = work / "diff"
         diff.mkdir()
@@ -453,6 +500,7 @@ class ImageStore:
                     if target.exists():
                         _remove_path(target)
                     os.rename(work, target)
+                    self.layer_link(chain)
                     row = LayerRow(chain, stats.diff_id, parent, stats.size, stats.tar_size)
                     self._rows.add_layer(row)
                     self._layers[chain] = row
@@ -506,7 +554,13 @@ class ImageStore:
         if not removed:
             return []
         self._rows.delete_layers(removed)
-        return [self._trash(self.layer_dir(c)) for c in removed if self._layers.pop(c, None)]
+        return [self._trash_layer(c) for c in removed if self._layers.pop(c, None)]
+
+    def _trash_layer(self, chain: str) -> Path:
+        """Unlink a forgotten layer's short link and move its directory to the trash."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.root / LINKS / _link_name(chain.removeprefix("sha256:")))
+        return self._trash(self.layer_dir(chain))
 
     def _trash(self, path: Path) -> Path:
         """Move a path out of the live tree at once; it is deleted later (or at startup)."""
@@ -603,9 +657,9 @@ class ImageStore:
             image = await self.create_image(config, refs=[ref] if ref else [], tag_time=True)
         finally:
             await self.release_layer(layer.chain_id)
-        self._emit("import", image.id, {})
-        if ref is not None:
+        if ref is not None:  # dockerd tags, then logs the import
             self._emit("tag", image.id, {"name": ref.familiar_string()})
+        self._emit("import", image.id, {"name": image.id})
         return image
 
     async def load_archive(
@@ -684,7 +738,7 @@ class ImageStore:
         finally:
             for chain in pinned:
                 await self.release_layer(chain)
-        self._emit("load", image.id, {})
+        self._emit("load", image.id, {"name": image.id})
         for ref in refs:
             say(f"Loaded image: {ref.familiar_string()}")
         return image
@@ -724,11 +778,13 @@ class ImageStore:
         records: list[dict[str, str]] = []
         events: list[tuple[str, str]] = []
         trash: list[Path] = []
+        before = dict(self._images)  # untag events carry the labels of what they untag
         async with self._lock:
             self._delete(ref, force, prune, check, records, events, trash)
         await asyncio.to_thread(_remove_paths, trash)
         for action, image_id in events:
-            self._emit(action, image_id, {"name": image_id})
+            untagged = before.get(image_id) if action == "untag" else None
+            self._emit(action, image_id, {"name": image_id}, untagged)
         return records
 
     def _delete(
@@ -767,9 +823,8 @@ class ImageStore:
                     remaining = []
                     for other in repo_refs:
                         if other.digest is not None and other.name == parsed.name:
-                            self._remove_ref(other)
+                            self._remove_ref(other)  # dockerd logs no event for these
                             records.append({"Untagged": other.familiar_string()})
-                            events.append(("untag", image_id))
                         else:
                             remaining.append(other)
                     repo_refs = remaining
@@ -854,16 +909,33 @@ class ImageStore:
         self._rows.delete_image(image_id, freed)
         for chain in freed:
             del self._layers[chain]
-            trash.append(self._trash(self.layer_dir(chain)))
+            trash.append(self._trash_layer(chain))
         trash.append(self._trash(self.blob_path(image_id)))
         return freed
 
-    def _emit(self, action: str, image_id: str, attributes: Mapping[str, str]) -> None:
-        if self._emit_sink is not None:
-            try:
-                self._emit_sink(action, image_id, attributes)
-            except Exception:
-                log.exception("image event sink failed")
+    def log_event(self, action: str, actor: str, attributes: Mapping[str, str]) -> None:
+        """An image event of someone else's (pull, push: `actor` is the reference)."""
+        self._emit(action, actor, attributes)
+
+    def _emit(
+        self,
+        action: str,
+        actor: str,
+        attributes: Mapping[str, str],
+        image: Image | None = None,
+    ) -> None:
+        """dockerd's LogImageEvent: the image's labels while it exists (`image` when it is
+        gone already), then `attributes` (its `name`)."""
+        if self._emit_sink is None:
+            return
+        if image is None:
+            with contextlib.suppress(NoSuchImage, InvalidParameter):
+                image = self.get(actor) if actor else None
+        labels = (image.container_config.get("Labels") or {}) if image is not None else {}
+        try:
+            self._emit_sink(action, actor, {**labels, **attributes})
+        except Exception:
+            log.exception("image event sink failed")
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -990,6 +1062,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _link_name(hex_id: str) -> str:
+    """26 characters of base32, as overlay2's link names, from the ChainID's first 128 bits."""
+    return base64.b32encode(bytes.fromhex(hex_id)[:16]).decode().rstrip("=")
 
 
 def _remove_path(path: Path) -> None:

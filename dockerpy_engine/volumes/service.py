@@ -17,7 +17,7 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -294,18 +294,7 @@ class VolumeService:
                     if p.subpath:
                         source = await asyncio.to_thread(resolve_subpath, path, p.subpath)
                     oci.append(oci_mount(p, source, self._recursive_ro))
-                    self._events.publish(
-                        "volume",
-                        "mount",
-                        p.name,
-                        {
-                            "driver": p.driver,
-                            "container": container_id,
-                            "destination": p.destination,
-                            "read/write": "true" if p.rw else "false",
-                            "propagation": p.propagation,
-                        },
-                    )
+                    self._mount_event(p, container_id)
                 else:
                     oci.append(oci_mount(p, "", self._recursive_ro))
         except BaseException:
@@ -330,17 +319,67 @@ class VolumeService:
         users.add(container_id)
         return v.mountpoint
 
+    def _mount_event(self, p: MountPoint, container_id: str) -> None:
+        self._events.publish(
+            "volume",
+            "mount",
+            p.name,
+            {
+                "driver": p.driver,
+                "container": container_id,
+                "destination": p.destination,
+                "read/write": "true" if p.rw else "false",
+                "propagation": p.propagation,
+            },
+        )
+
+    @contextlib.asynccontextmanager
+    async def view_mounts(
+        self, container_id: str, records: Sequence[Mapping[str, Any]]
+    ) -> AsyncIterator[list[MountPoint]]:
+        """The container's volumes and bind mounts set up for a look from outside (docker cp),
+        as dockerd's container view does with setupMounts: volumes mounted (and the mount and
+        unmount events sent), missing `-v` bind sources made. Yields them with their host
+        paths in `source`; tmpfs mounts are not part of it. The volumes are held under a key
+        of the view's own, so a running container's mounts are never released by it."""
+        holder = f"{container_id}/view-{secrets.token_hex(4)}"
+        ready: list[MountPoint] = []
+        held: list[Mapping[str, Any]] = []
+        try:
+            for record in records:
+                p = MountPoint.from_record(record)
+                if p.type == "bind":
+                    await asyncio.to_thread(_bind_source, p)
+                elif p.type == "volume":
+                    path = await self._mount(p.name, holder)
+                    held.append(record)
+                    if p.subpath:
+                        path = await asyncio.to_thread(resolve_subpath, path, p.subpath)
+                    self._mount_event(p, container_id)
+                    p.source = path
+                else:
+                    continue
+                ready.append(p)
+            yield ready
+        finally:
+            await self._release(holder, container_id, held)
+
     async def release(self, container_id: str, records: Sequence[Mapping[str, Any]]) -> None:
         """At exit: drop the container's mounts; the last user unmounts a mount(2) volume.
         Safe to call twice: only mounts the container holds are released."""
+        await self._release(container_id, container_id, records)
+
+    async def _release(
+        self, holder: str, container_id: str, records: Sequence[Mapping[str, Any]]
+    ) -> None:
         for record in records:
             if record.get("type") != "volume":
                 continue
             name = record.get("name") or ""
             users = self._active.get(name)
-            if not users or container_id not in users:
+            if not users or holder not in users:
                 continue
-            users.discard(container_id)
+            users.discard(holder)
             v = self._volumes.get(name)
             if v is not None and v.needs_mount and not users:
                 try:

@@ -366,3 +366,93 @@ def test_bind_mounted_file_is_busy(root: Path, tmp_path: Path) -> None:
     with ScopedRoot.open(root, {"/etc/hosts": hosts}) as scope, pytest.raises(errdefs.System):
         _extract(scope, "/etc", _tar(("hosts", "file", "y")))
     assert hosts.read_text() == "x\n"
+
+
+# -- mounted directories -----------------------------------------------------------------
+
+
+@pytest.fixture
+def volume(tmp_path: Path) -> Path:
+    """A host directory to mount into the root: a file, a subdirectory, links that climb."""
+    v = tmp_path / "volume"
+    (v / "sub").mkdir(parents=True)
+    (v / "x").write_text("in volume\n")
+    (v / "sub" / "y").write_text("deeper\n")
+    os.symlink("/etc/passwd", v / "abs")
+    os.symlink("../../../../../../outside/secret", v / "climb")
+    v.chmod(0o710)
+    return v
+
+
+def test_a_mounted_directory_is_walked_in_place(root: Path, volume: Path, tmp_path: Path) -> None:
+    mounts = {"/data/vol": archive.ViewMount(volume), "/srv/deep/mnt": volume}
+    with ScopedRoot.open(root, mounts, placeholder=_empty(tmp_path)) as scope:
+        assert scope.read_file("/data/vol/x") == b"in volume\n"
+        assert scope.read_file("/datalink/vol/sub/y") == b"deeper\n"
+        # `..` at the mount's top and absolute links inside it stay in the container
+        assert scope.read_file("/data/vol/../a.txt") == b"a\n"
+        assert scope.read_file("/data/vol/abs") == (root / "etc" / "passwd").read_bytes()
+        assert scope.read_file("/data/vol/climb") is None
+        with scope.resolve("/data/vol", follow=True) as node:
+            assert node.name == "" and node.parts == ("data", "vol")
+            assert stat.S_IMODE(node.lstat().st_mode) == 0o710  # the source's own directory
+        assert _tar_names(_tar_of(scope, "/data")) == [
+            "data", "data/a.txt", "data/b.txt", "data/sub", "data/sub/c.txt",
+            "data/vol", "data/vol/abs", "data/vol/climb", "data/vol/sub", "data/vol/sub/y",
+            "data/vol/x",
+        ]  # fmt: skip
+        # directories missing from the rootfs on the way to a mount read as empty ones
+        assert _tar_names(_tar_of(scope, "/srv"))[:4] == [
+            "srv", "srv/deep", "srv/deep/mnt", "srv/deep/mnt/abs",
+        ]  # fmt: skip
+        assert scope.read_file("/srv/deep/mnt/x") == b"in volume\n"
+        stat_of = path_stat(scope, RequestPath.parse("/srv/deep/mnt"))
+        assert stat_of["mode"] == (1 << 31) | 0o710
+    assert not (root / "srv").exists()
+
+
+def _empty(tmp_path: Path) -> Path:
+    path = tmp_path / "empty"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def test_mount_destinations_resolve_through_the_roots_symlinks(root: Path, volume: Path) -> None:
+    """dockerd mounts at GetResourcePath(destination): /datalink/vol lands on /data/vol."""
+    with ScopedRoot.open(root, {"/datalink/vol": volume}) as scope:
+        assert scope.read_file("/data/vol/x") == b"in volume\n"
+        assert "data/vol/x" in _tar_names(_tar_of(scope, "/data"))
+
+
+def test_extract_into_a_mounted_directory(root: Path, volume: Path, tmp_path: Path) -> None:
+    mounts = {"/data/vol": volume, "/srv/mnt": volume}
+    with ScopedRoot.open(root, mounts, placeholder=_empty(tmp_path)) as scope:
+        _extract(scope, "/data/vol", _tar(("new/f", "file", "put")))
+        _extract(scope, "/srv", _tar(("g", "file", "beside")))
+        # a directory entry on the mount's top: Untar finds a directory there and re-owns it
+        _extract(scope, "/data", _tar(("vol", "dir", ""), ("vol/h", "file", "h")))
+        with pytest.raises(archive.ArchiveError, match="device or resource busy"):
+            _extract(scope, "/data", _tar(("vol", "file", "not a dir")))
+    assert (volume / "new" / "f").read_text() == "put"
+    assert (volume / "h").read_text() == "h"
+    assert stat.S_IMODE(volume.stat().st_mode) == 0o750
+    assert (volume.stat().st_uid, volume.stat().st_gid) == (4321, 4321)
+    assert not (root / "data" / "vol" / "new").exists()
+    assert (root / "srv" / "g").read_text() == "beside"  # a real directory, made as MkdirAll
+    assert os.listdir(tmp_path / "empty") == []
+
+
+def test_a_read_only_mount_refuses_writes(root: Path, volume: Path) -> None:
+    mounts = {"/data/ro": archive.ViewMount(volume, read_only=True)}
+    with ScopedRoot.open(root, mounts) as scope:
+        assert scope.read_only_at(("data", "ro", "x")) and not scope.read_only_at(("data",))
+        for dest, entries in (
+            ("/data/ro", [("x", "file", "overwrite")]),
+            ("/data/ro", [("made/deep/f", "file", "f")]),
+            ("/data", [("ro", "dir", "")]),
+        ):
+            with pytest.raises(OSError) as caught:
+                _extract(scope, dest, _tar(*entries))
+            assert caught.value.errno == errno.EROFS
+    assert (volume / "x").read_text() == "in volume\n"
+    assert sorted(os.listdir(volume)) == ["abs", "climb", "sub", "x"]

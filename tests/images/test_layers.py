@@ -61,15 +61,6 @@ def dest(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    """A directory next to the layer that a hostile tar would like to write into."""
-    path = tmp_path / "outside"
-    path.mkdir()
-    (path / "victim").write_text("original")
-    return path
-
-
 def run(data: bytes, dest: Path, **kwargs: object):
     return extract(io.BytesIO(data), dest, **kwargs)  # type: ignore[arg-type]
 
