@@ -15,11 +15,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-BACKLOG = 1024
+from .errdefs import InvalidParameter
+from .images.reference import parse
+
+BACKLOG = 256  # dockerd's eventsLimit
 LISTENER_QUEUE = 4096
 
 # Types for which dockerd still sends the pre-1.22 top-level fields (status, id, from).
 _LEGACY_TYPES = {"container", "image"}
+# `event` values that make the whole `event` filter match action prefixes (moby#25798).
+_FUZZY_ACTIONS = frozenset({"health_status", "exec_create", "exec_start"})
+# Filters matching an actor's ID or `name` attribute by prefix, whatever the event's type.
+_NAMED = ("daemon", "container", "plugin", "volume", "network", "node", "service", "secret",
+          "config")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,65 +48,71 @@ class Event:
             "time": self.time_nano // 1_000_000_000,
             "timeNano": self.time_nano,
         }
-        if self.type in _LEGACY_TYPES:
+        if self.type in _LEGACY_TYPES:  # `omitempty` fields, as dockerd's Message
             data["status"] = self.action
-            data["id"] = self.actor_id
-            if self.type == "container" and "image" in self.attributes:
+            if self.actor_id:
+                data["id"] = self.actor_id
+            if self.type == "container" and self.attributes.get("image"):
                 data["from"] = self.attributes["image"]
         return data
 
 
 def matches(event: Event, filters: Mapping[str, list[str]]) -> bool:
-    """dockerd's events filter: every key must match; values of one key are alternatives."""
+    """dockerd's events Filter.Include: each filter given must match, its values being
+    alternatives; keys it does not know are ignored.
+
+    - `event`: the action exactly; by prefix if a value is health_status, exec_create or
+      exec_start (actions such as `exec_start: sh -c true` carry a suffix);
+    - `type`, `scope`: exactly;
+    - `container`, `volume`, `network`, `daemon`, `plugin`...: the actor's ID or its `name`
+      attribute, by prefix, whatever the event's type (a container named `web` matches
+      `volume=web` too, as with dockerd);
+    - `image`: exactly, the ID or the image's name (`name` of an image event, `image` of any
+      other), each also without its tag;
+    - `label`: every one, `key` or `key=value`, among the attributes.
+    """
     attrs = event.attributes
-    for key, values in filters.items():
-        if not values:
-            continue
-        if key == "event":
-            action = event.action.split(":", 1)[0]
-            if event.action not in values and action not in values:
-                return False
-        elif key == "type":
-            if event.type not in values:
-                return False
-        elif key == "scope":
-            if event.scope not in values:
-                return False
-        elif key == "label":
-            if not all(_label_ok(attrs, v) for v in values):
-                return False
-        elif key == "image":
-            candidates = {attrs.get("image", "")}
-            if event.type == "image":
-                candidates |= {event.actor_id, attrs.get("name", "")}
-            if not _any_ref(values, candidates):
-                return False
-        elif key in ("container", "volume", "network", "daemon", "plugin"):
-            if event.type != key:
-                return False
-            if not _any_ref(values, {event.actor_id, attrs.get("name", "")}):
-                return False
-        else:
+    actions = filters.get("event") or []
+    if actions:
+        fuzzy = not _FUZZY_ACTIONS.isdisjoint(actions)
+        if not (_prefixed(actions, event.action) if fuzzy else event.action in actions):
             return False
-    return True
+    for key, value in (("type", event.type), ("scope", event.scope)):
+        if filters.get(key) and value not in filters[key]:
+            return False
+    for key in _NAMED:
+        values = filters.get(key) or []
+        if values and not (
+            _prefixed(values, event.actor_id) or _prefixed(values, attrs.get("name", ""))
+        ):
+            return False
+    images = filters.get("image") or []
+    if images:
+        name = attrs.get("name" if event.type == "image" else "image", "")
+        candidates = {event.actor_id, name, _strip_tag(event.actor_id), _strip_tag(name)}
+        if candidates.isdisjoint(images):
+            return False
+    labels = filters.get("label") or []
+    return not labels or (bool(attrs) and all(_label_ok(attrs, v) for v in labels))
+
+
+def _prefixed(values: list[str], source: str) -> bool:
+    """filters.Args.FuzzyMatch: a value equal to `source` or a prefix of it."""
+    return any(source.startswith(value) for value in values)
+
+
+def _strip_tag(image: str) -> str:
+    """The familiar repository name (`busybox` for `docker.io/library/busybox:1`); what is
+    not a reference stays as it is."""
+    try:
+        return parse(image).familiar_name
+    except InvalidParameter:
+        return image
 
 
 def _label_ok(attrs: Mapping[str, str], expr: str) -> bool:
     key, sep, value = expr.partition("=")
     return key in attrs and (not sep or attrs[key] == value)
-
-
-def _any_ref(values: list[str], candidates: set[str]) -> bool:
-    """A filter value names an object by full ID, ID prefix, or name (with or without tag)."""
-    for value in values:
-        for candidate in candidates:
-            if not candidate:
-                continue
-            if value == candidate or (len(value) >= 1 and candidate.startswith(value)):
-                return True
-            if ":" not in value and candidate.split(":", 1)[0] == value:
-                return True
-    return False
 
 
 class Listener:

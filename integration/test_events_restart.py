@@ -52,10 +52,11 @@ def test_events_stream_live(daemon):
 
     from .daemon import docker_cli
 
-    until = time.time() + 4
+    since = time.time()
+    until = since + 4  # (`--until` alone would replay the whole backlog first, as dockerd)
     proc = subprocess.Popen(
-        [docker_cli(), "-H", daemon.host, "events", "--until", f"{until:.3f}",
-         "--filter", "type=container", "--format", "{{.Action}}"],
+        [docker_cli(), "-H", daemon.host, "events", "--since", f"{since:.3f}",
+         "--until", f"{until:.3f}", "--filter", "type=container", "--format", "{{.Action}}"],
         stdout=subprocess.PIPE,
     )  # fmt: skip
     time.sleep(0.5)

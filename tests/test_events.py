@@ -37,8 +37,39 @@ def test_filters_by_name_id_prefix_event_type_label_and_image():
     assert matches(event, {"label": ["team"]}) and matches(event, {"label": ["team=core"]})
     assert not matches(event, {"label": ["team=ops"]})
     assert matches(event, {"image": ["busybox"]})
-    assert not matches(event, {"volume": ["web"]})
-    assert not matches(event, {"nonsense": ["x"]})
+    assert not matches(event, {"volume": ["other"]})
+
+
+def test_filters_follow_dockerds_rules_to_the_letter():
+    """daemon/events/filter.go: its quirks are what clients see."""
+    exec_start = _container_event("exec_start: sh -c true")
+    # `event` is exact, unless a value is one of the actions that carry a suffix
+    assert not matches(exec_start, {"event": ["exec"]})
+    assert matches(exec_start, {"event": ["exec_start: sh -c true"]})
+    assert matches(_container_event("start"), {"event": ["st", "exec_start"]})
+    assert not matches(_container_event("start"), {"event": ["st"]})
+    # name/ID filters match by prefix, whatever the type of the event
+    assert matches(exec_start, {"container": ["we"]}) and matches(exec_start, {"volume": ["web"]})
+    network = Event("network", "connect", "n" * 64, {"name": "front", "container": "abc123"})
+    assert not matches(network, {"container": ["abc123"]})  # only its ID and `name` count
+    assert matches(network, {"network": ["fr"]}) and matches(network, {"network": ["nnn"]})
+    # images: exact, the ID or the name, with or without a tag
+    assert not matches(exec_start, {"image": ["busy"]})
+    assert matches(exec_start, {"image": ["busybox:latest"]})
+    tag = Event("image", "tag", "sha256:" + "1" * 64, {"name": "docker.io/library/app:v2"})
+    assert matches(tag, {"image": ["app"]}) and matches(tag, {"image": ["sha256:" + "1" * 64]})
+    assert not matches(tag, {"image": ["app:v1"]}) and not matches(tag, {"image": ["sha256:1"]})
+    # labels need attributes; unknown keys and empty value lists filter nothing
+    assert not matches(Event("volume", "prune", "", {}), {"label": ["a"]})
+    assert matches(exec_start, {"nonsense": ["x"], "container": []})
+    assert not matches(exec_start, {"scope": ["swarm"]}) and matches(
+        exec_start, {"scope": ["local"]}
+    )
+
+
+def test_legacy_fields_are_omitted_when_empty():
+    data = Event("container", "prune", "", {"reclaimed": "0"}).to_api()
+    assert data["status"] == "prune" and "id" not in data and "from" not in data
 
 
 async def test_backlog_and_listeners():

@@ -14,11 +14,6 @@ from ...events import Event
 from .._params import qfilters
 from ..keys import EVENTS
 
-_FILTER_KEYS = {
-    "config", "container", "daemon", "event", "image", "label", "network", "node", "plugin",
-    "scope", "secret", "service", "type", "volume",
-}  # fmt: skip
-
 
 def _qtime_ns(request: web.Request, name: str) -> int:
     """since/until as the CLI sends them: UNIX seconds, optionally with a nanosecond fraction."""
@@ -33,18 +28,20 @@ def _qtime_ns(request: web.Request, name: str) -> int:
 
 
 async def get_events(request: web.Request) -> web.StreamResponse:
+    """As dockerd: filter keys it does not know are ignored (no validation), the backlog is
+    sent when `since` or `until` is given, and the stream ends at `until`."""
     filters = qfilters(request)
-    unknown = set(filters) - _FILTER_KEYS
-    if unknown:
-        raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
     since, until = _qtime_ns(request, "since"), _qtime_ns(request, "until")
     now = time.time_ns()
-    if since and until and since > until:
-        raise InvalidParameter("`since` time must be before `until` time")
+    if until and until < since:
+        raise InvalidParameter(
+            f"`since` time ({request.query.get('since', '')}) cannot be after "
+            f"`until` time ({request.query.get('until', '')})"
+        )
     bus = request.app[EVENTS]
     # Listen and take the backlog in one step (no await between): no event is sent twice.
     listener = bus.listen(filters) if not until or until > now else None
-    backlog = bus.past(since, until, filters) if since else []
+    backlog = bus.past(since, until, filters) if since or until else []
     response = web.StreamResponse(status=200)
     response.content_type = "application/json"
     await response.prepare(request)
