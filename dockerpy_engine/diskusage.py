@@ -4,7 +4,7 @@ dockerd (daemon/disk_usage.go, api/server/router/system): LayersSize is the unpa
 every layer in the store, each counted once; Images are the top-level images (as
 `docker images` lists them, dangling included) with SharedSize and their container count;
 Containers are all containers with SizeRw/SizeRootFs; Volumes are the local volumes with
-UsageData; BuildCache is empty: there is no builder yet, so no build cache.
+UsageData; BuildCache is the classic builder's step images (build/records.py).
 
 From API 1.42 the `type` parameter (repeatable: container, image, volume, build-cache)
 selects the sections; the others are null, as dockerd leaves them. The disk walks run in
@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .build.records import cache_records
 from .containers.types import ListOptions
 from .errdefs import InvalidParameter
 
@@ -26,21 +27,6 @@ if TYPE_CHECKING:
     from .volumes import VolumeService
 
 OBJECT_TYPES = ("container", "image", "volume", "build-cache")
-BUILD_PRUNE_FILTERS = frozenset(
-    {
-        "until",
-        "unused-for",
-        "id",
-        "parent",
-        "type",
-        "description",
-        "inuse",
-        "shared",
-        "private",
-        "label",
-        "label!",
-    }
-)
 
 
 def object_types(types: Iterable[str] | None) -> frozenset[str]:
@@ -67,7 +53,7 @@ async def disk_usage(
         "Images": None,
         "Containers": None,
         "Volumes": None,
-        "BuildCache": [] if "build-cache" in wanted else None,
+        "BuildCache": cache_records(images) if "build-cache" in wanted else None,
     }
     rows: list[dict[str, Any]] = []
     if "container" in wanted or "image" in wanted:
@@ -95,11 +81,3 @@ def image_usage(images: ImageStore, rows: list[dict[str, Any]]) -> tuple[int, li
         for image in top
     ]
     return sum(layers.values()), summaries
-
-
-def build_prune(filters: dict[str, list[str]]) -> dict[str, Any]:
-    """BuildPruneResponse: nothing is cached, so nothing goes (filters checked first)."""
-    for key in filters:
-        if key not in BUILD_PRUNE_FILTERS:
-            raise InvalidParameter(f"invalid filter '{key}'")
-    return {"CachesDeleted": None, "SpaceReclaimed": 0}

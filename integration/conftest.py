@@ -12,6 +12,7 @@ import pytest
 
 from .archives import load_unique
 from .daemon import REPO, Daemon
+from .registry import Registry
 
 IMAGE = "busybox:latest"
 
@@ -46,6 +47,16 @@ def netns() -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.fixture(scope="module")
+def registry() -> Iterator[Registry]:
+    """A plain-HTTP registry (Debian's docker-registry) on 127.0.0.1 for a module's tests."""
+    reg = Registry().start()
+    try:
+        yield reg
+    finally:
+        reg.stop()
 
 
 @pytest.fixture

@@ -9,24 +9,12 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from .archives import inspect_image, tar_bytes
 from .daemon import Daemon, docker_cli
 from .registry import Registry, TokenServer, corrupt
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-
-
-@pytest.fixture(scope="module")
-def registry() -> Iterator[Registry]:
-    reg = Registry().start()
-    try:
-        yield reg
-    finally:
-        reg.stop()
 
 
 def _ok(result) -> str:

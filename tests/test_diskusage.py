@@ -15,7 +15,7 @@ from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import build as build_routes
 from dockerpy_engine.api.routers import system as system_routes
 from dockerpy_engine.containers.types import ListOptions
-from dockerpy_engine.diskusage import build_prune, disk_usage, object_types
+from dockerpy_engine.diskusage import disk_usage, object_types
 from dockerpy_engine.errdefs import InvalidParameter
 from dockerpy_engine.images import ImageStore
 from dockerpy_engine.store.db import Database
@@ -39,6 +39,9 @@ class FakeContainers:
         if opts.size:
             return [{**r, "SizeRw": 10, "SizeRootFs": 10} for r in self.rows]
         return [dict(r) for r in self.rows]
+
+    def image_in_use(self, image_id: str) -> tuple[str, bool] | None:
+        return None
 
 
 class FakeVolumes:
@@ -86,15 +89,6 @@ async def test_type_selects_sections(store: ImageStore) -> None:
     with pytest.raises(InvalidParameter, match="unknown object type: bogus"):
         object_types(["image", "bogus"])
     assert object_types([]) == {"container", "image", "volume", "build-cache"}
-
-
-def test_build_prune_checks_filters() -> None:
-    assert build_prune({"until": ["1h"], "label": ["a=b"]}) == {
-        "CachesDeleted": None,
-        "SpaceReclaimed": 0,
-    }
-    with pytest.raises(InvalidParameter, match="invalid filter 'dangling'"):
-        build_prune({"dangling": ["true"]})
 
 
 @pytest.fixture

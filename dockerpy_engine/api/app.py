@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from ..build.service import BuildService
 from ..containers.exec import ExecService
 from ..containers.files import ContainerFiles
 from ..containers.service import ContainerService
@@ -16,6 +17,7 @@ from ..networks import NetworkService
 from ..system import SystemService
 from ..volumes import VolumeService
 from .keys import (
+    BUILDER,
     CONTAINERS,
     DISTRIBUTION,
     EVENTS,
@@ -80,6 +82,7 @@ def build_app(
         app[VOLUMES] = volumes
     app[DISTRIBUTION] = distribution or DistributionService(images)
     app[FILES] = ContainerFiles(containers, images)
+    app[BUILDER] = BuildService(containers, app[FILES], images, app[DISTRIBUTION])
     for router in ROUTERS:
         register_routes(app, router.ROUTES)
     return app

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from ..build.service import BuildService
     from ..containers.exec import ExecService
     from ..containers.files import ContainerFiles
     from ..containers.service import ContainerService
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from ..system import SystemService
     from ..volumes import VolumeService
 
+BUILDER: web.AppKey[BuildService] = web.AppKey("builder")
 CONTAINERS: web.AppKey[ContainerService] = web.AppKey("containers")
 DISTRIBUTION: web.AppKey[DistributionService] = web.AppKey("distribution")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")

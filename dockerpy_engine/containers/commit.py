@@ -109,7 +109,7 @@ class ChildImage:
     container_id: str
     container_config: Mapping[str, Any]
     config: Mapping[str, Any]
-    diff_id: str
+    diff_id: str = EMPTY_LAYER_DIFF_ID
     author: str = ""
     comment: str = ""
     created: str = field(default_factory=rfc3339nano)
@@ -136,7 +136,8 @@ def child_image_config(parent: Mapping[str, Any], child: ChildImage) -> bytes:
     if child.comment:
         document["comment"] = child.comment
     document["created"] = child.created
-    document["container"] = child.container_id
+    if child.container_id:  # a builder step without a container records none
+        document["container"] = child.container_id
     document["container_config"] = dict(child.container_config)
     document["docker_version"] = SERVER_VERSION
     if child.author:

@@ -1,0 +1,71 @@
+"""A writable layer on an image outside any container: what COPY, ADD and WORKDIR change.
+
+dockerd's classic builder copies into a fresh read-write layer of the image rather than into a
+container, so those steps create no container and fire no container events. Here the layer is
+an overlay upper dir under the image store's tmp dir, mounted with the image's layers below
+it; its diff becomes the step's layer exactly as a container's does on commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from ..containers import archive
+from ..containers.files import commit_upper
+from ..containers.rootfs import RootfsMounts
+from ..images import ImageStore
+from ..images.types import Image
+
+
+class ScratchLayer:
+    """One step's layer. `rootfs()` mounts it for writing; `commit()` makes the image."""
+
+    def __init__(self, images: ImageStore, mounts: RootfsMounts, base: Image | None) -> None:
+        self._images = images
+        self._mounts = mounts
+        self._base = base
+        self.directory = images.tmp_dir / f"build-layer-{secrets.token_hex(8)}"
+
+    @property
+    def _lowers(self) -> list[Path]:
+        return self._images.lower_dirs(self._base) if self._base is not None else []
+
+    async def __aenter__(self) -> ScratchLayer:
+        def make() -> None:
+            for name in ("upper", "work"):
+                (self.directory / name).mkdir(parents=True, mode=0o700)
+            (self.directory / "upper").chmod(0o755)
+
+        await asyncio.to_thread(make)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.directory, True)
+
+    @contextlib.asynccontextmanager
+    async def rootfs(self) -> AsyncIterator[archive.ScopedRoot]:
+        async with self._mounts.view(self.directory, self._lowers, writable=True) as merged:
+            scope = await asyncio.to_thread(archive.ScopedRoot.open, merged)
+            try:
+                yield scope
+            finally:
+                scope.close()
+
+    @contextlib.asynccontextmanager
+    async def read_only(self) -> AsyncIterator[Path]:
+        """The image's files, for COPY --from (the upper stays empty)."""
+        async with self._mounts.view(self.directory, self._lowers, writable=False) as merged:
+            yield merged
+
+    async def commit(self, document: Callable[[str], bytes]) -> str:
+        base = self._base
+        parent_chain = base.chain_ids[-1] if base is not None and base.chain_ids else ""
+        parent_id = base.id if base is not None else ""
+        return await commit_upper(
+            self._images, self.directory / "upper", self._lowers, parent_chain, parent_id, document
+        )
