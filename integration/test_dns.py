@@ -17,6 +17,7 @@ import pytest
 
 from .conftest import IMAGE
 from .daemon import Daemon
+from .netutil import netns_daemon, ok
 
 UPSTREAM = "10.253.77.1"  # the tiny server, on lo of the test namespace (no dummy module here)
 
@@ -60,22 +61,11 @@ def upstream(netns: str, tmp_path_factory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def nd(netns: str, upstream: Path, busybox_tar: str) -> Iterator[Daemon]:
-    d = Daemon()
-    d.start(netns=netns)
-    assert d.cli("import", busybox_tar, IMAGE).returncode == 0
-    try:
-        yield d
-    finally:
-        d.cleanup()
-
-
-def _ok(result) -> str:
-    assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()
-    return result.stdout.decode().strip()
+    yield from netns_daemon(netns, busybox_tar)
 
 
 def _ip(nd: Daemon, ref: str, network: str) -> str:
-    info = json.loads(_ok(nd.cli("inspect", ref)))[0]
+    info = json.loads(ok(nd.cli("inspect", ref)))[0]
     return info["NetworkSettings"]["Networks"][network]["IPAddress"]
 
 
@@ -86,11 +76,11 @@ def _lookup(nd: Daemon, network: str, name: str, *extra: str):
 @pytest.fixture(scope="module")
 def pair(nd: Daemon) -> Iterator[tuple[str, str]]:
     """Two containers on network `dnsa` sharing the alias `svc`."""
-    _ok(nd.cli("network", "create", "--subnet", "10.241.0.0/24", "dnsa"))
+    ok(nd.cli("network", "create", "--subnet", "10.241.0.0/24", "dnsa"))
     ids = []
     try:
         for name in ("alpha", "beta"):
-            ids.append(_ok(nd.cli("run", "-d", "--name", name, "--network", "dnsa",
+            ids.append(ok(nd.cli("run", "-d", "--name", name, "--network", "dnsa",
                                   "--network-alias", "svc", "--dns", UPSTREAM,
                                   IMAGE, "sleep", "600")))  # fmt: skip
         yield ids[0], ids[1]
@@ -103,30 +93,30 @@ def pair(nd: Daemon) -> Iterator[tuple[str, str]]:
 def test_containers_resolve_each_other_by_name_alias_and_id(nd: Daemon, pair):
     alpha, beta = pair
     ip_a, ip_b = _ip(nd, alpha, "dnsa"), _ip(nd, beta, "dnsa")
-    resolv = _ok(nd.cli("exec", alpha, "cat", "/etc/resolv.conf"))
+    resolv = ok(nd.cli("exec", alpha, "cat", "/etc/resolv.conf"))
     assert "nameserver 127.0.0.11" in resolv and UPSTREAM not in resolv
-    out = _ok(nd.cli("exec", alpha, "nslookup", "beta"))
+    out = ok(nd.cli("exec", alpha, "nslookup", "beta"))
     assert ip_b in out
-    assert ip_a in _ok(nd.cli("exec", beta, "nslookup", "alpha"))
-    assert ip_a in _ok(nd.cli("exec", beta, "nslookup", alpha[:12]))
-    both = _ok(_lookup(nd, "dnsa", "svc"))
+    assert ip_a in ok(nd.cli("exec", beta, "nslookup", "alpha"))
+    assert ip_a in ok(nd.cli("exec", beta, "nslookup", alpha[:12]))
+    both = ok(_lookup(nd, "dnsa", "svc"))
     assert ip_a in both and ip_b in both
-    reverse = _ok(nd.cli("exec", alpha, "nslookup", ip_b))
+    reverse = ok(nd.cli("exec", alpha, "nslookup", ip_b))
     assert "beta.dnsa" in reverse
-    ping = _ok(nd.cli("exec", alpha, "ping", "-c", "1", "-W", "3", "beta"))
+    ping = ok(nd.cli("exec", alpha, "ping", "-c", "1", "-W", "3", "beta"))
     assert ip_b in ping
 
 
 def test_network_alias_on_connect(nd: Daemon, pair):
     alpha, _ = pair
-    _ok(nd.cli("network", "create", "--subnet", "10.242.0.0/24", "dnsc"))
+    ok(nd.cli("network", "create", "--subnet", "10.242.0.0/24", "dnsc"))
     other = ""
     try:
-        other = _ok(nd.cli("run", "-d", "--network", "dnsc", IMAGE, "sleep", "600"))
-        _ok(nd.cli("network", "connect", "--alias", "gamma", "dnsa", other))
+        other = ok(nd.cli("run", "-d", "--network", "dnsc", IMAGE, "sleep", "600"))
+        ok(nd.cli("network", "connect", "--alias", "gamma", "dnsa", other))
         ip = _ip(nd, other, "dnsa")
-        assert ip in _ok(nd.cli("exec", alpha, "nslookup", "gamma"))
-        _ok(nd.cli("network", "disconnect", "dnsa", other))
+        assert ip in ok(nd.cli("exec", alpha, "nslookup", "gamma"))
+        ok(nd.cli("network", "disconnect", "dnsa", other))
         assert nd.cli("exec", alpha, "nslookup", "gamma").returncode != 0
     finally:
         if other:
@@ -135,10 +125,10 @@ def test_network_alias_on_connect(nd: Daemon, pair):
 
 
 def test_other_network_cannot_resolve_them_and_forwards_the_rest(nd: Daemon, pair, upstream):
-    _ok(nd.cli("network", "create", "--subnet", "10.243.0.0/24", "dnsb"))
+    ok(nd.cli("network", "create", "--subnet", "10.243.0.0/24", "dnsb"))
     try:
         assert _lookup(nd, "dnsb", "alpha", "--dns", UPSTREAM).returncode != 0
-        forwarded = _ok(_lookup(nd, "dnsb", "outside.test", "--dns", UPSTREAM))
+        forwarded = ok(_lookup(nd, "dnsb", "outside.test", "--dns", UPSTREAM))
         assert "192.0.2.77" in forwarded
         assert "outside.test." in upstream.read_text().split()
     finally:
@@ -146,7 +136,7 @@ def test_other_network_cannot_resolve_them_and_forwards_the_rest(nd: Daemon, pai
 
 
 def test_internal_network_never_forwards(nd: Daemon, upstream: Path):
-    _ok(nd.cli("network", "create", "--internal", "--subnet", "10.244.0.0/24", "dnsi"))
+    ok(nd.cli("network", "create", "--internal", "--subnet", "10.244.0.0/24", "dnsi"))
     try:
         name = f"secret-{secrets.token_hex(3)}.test"
         assert _lookup(nd, "dnsi", name, "--dns", UPSTREAM).returncode != 0
@@ -156,7 +146,7 @@ def test_internal_network_never_forwards(nd: Daemon, upstream: Path):
 
 
 def test_default_bridge_has_no_embedded_dns(nd: Daemon):
-    resolv = _ok(nd.cli("run", "--rm", "--dns", UPSTREAM, IMAGE, "cat", "/etc/resolv.conf"))
+    resolv = ok(nd.cli("run", "--rm", "--dns", UPSTREAM, IMAGE, "cat", "/etc/resolv.conf"))
     assert "127.0.0.11" not in resolv and UPSTREAM in resolv
 
 
@@ -164,11 +154,11 @@ def test_live_restored_container_keeps_its_dns(nd: Daemon, pair):
     alpha, beta = pair
     nd.stop()
     nd.start()
-    assert _ip(nd, beta, "dnsa") in _ok(nd.cli("exec", alpha, "nslookup", "beta"))
+    assert _ip(nd, beta, "dnsa") in ok(nd.cli("exec", alpha, "nslookup", "beta"))
 
 
 def test_dns_search_and_options_are_honoured(nd: Daemon, pair):
-    resolv = _ok(nd.cli("run", "--rm", "--network", "dnsa", "--dns-search", "corp.test",
+    resolv = ok(nd.cli("run", "--rm", "--network", "dnsa", "--dns-search", "corp.test",
                         "--dns-option", "ndots:3", "--dns", UPSTREAM,
                         IMAGE, "cat", "/etc/resolv.conf"))  # fmt: skip
     lines = resolv.splitlines()

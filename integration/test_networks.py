@@ -6,45 +6,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from .conftest import IMAGE
 from .daemon import Daemon
+from .netutil import in_ns, inspect, netns_daemon, ok, wait_http
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"  # ping from the daemon's namespace
 
 
 @pytest.fixture(scope="module")
 def nd(netns: str, busybox_tar: str) -> Iterator[Daemon]:
-    d = Daemon()
-    d.start(netns=netns)
-    assert d.cli("import", busybox_tar, IMAGE).returncode == 0
-    try:
-        yield d
-    finally:
-        d.cleanup()
-
-
-def _ok(result) -> str:
-    assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()
-    return result.stdout.decode().strip()
-
-
-def _in_ns(netns: str, *argv: str, timeout: float = 20) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["nsenter", f"--net=/var/run/netns/{netns}", *argv],
-        capture_output=True,
-        timeout=timeout,
-    )
-
-
-def _inspect(nd: Daemon, ref: str) -> dict:
-    return json.loads(_ok(nd.cli("inspect", ref)))[0]
+    yield from netns_daemon(netns, busybox_tar)
 
 
 def _get(host: str, path: str = "/hostname") -> list[str]:
@@ -54,26 +29,10 @@ def _get(host: str, path: str = "/hostname") -> list[str]:
     return ["sh", "-c", f"set -o pipefail; printf '{request}' | nc -w 3 {host} 80 | tail -n 1"]
 
 
-def _wait_http(netns: str, url: str) -> subprocess.CompletedProcess:
-    """GET `url` from inside the daemon's namespace (a Python client: busybox's static wget
-    crashes on this machine), retrying while the container's server comes up."""
-    code = (
-        "import urllib.request, sys; "
-        f"sys.stdout.write(urllib.request.urlopen({url!r}, timeout=3).read().decode())"
-    )
-    result = None
-    for _ in range(50):
-        result = _in_ns(netns, sys.executable, "-c", code)
-        if result.returncode == 0:
-            return result
-        time.sleep(0.1)
-    return result
-
-
 def test_default_networks_are_listed(nd: Daemon):
-    names = _ok(nd.cli("network", "ls", "--format", "{{.Name}} {{.Driver}}")).splitlines()
+    names = ok(nd.cli("network", "ls", "--format", "{{.Name}} {{.Driver}}")).splitlines()
     assert sorted(names) == ["bridge bridge", "host host", "none null"]
-    bridge = json.loads(_ok(nd.cli("network", "inspect", "bridge")))[0]
+    bridge = json.loads(ok(nd.cli("network", "inspect", "bridge")))[0]
     assert bridge["IPAM"]["Config"] == [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]
     assert bridge["Options"]["com.docker.network.bridge.default_bridge"] == "true"
     refused = nd.cli("network", "rm", "bridge")
@@ -82,10 +41,10 @@ def test_default_networks_are_listed(nd: Daemon):
 
 
 def test_default_bridge_gives_addresses_and_containers_reach_each_other(nd: Daemon, netns):
-    server = _ok(nd.cli("run", "-d", "--name", "srv", IMAGE, "httpd", "-f", "-p", "80",
+    server = ok(nd.cli("run", "-d", "--name", "srv", IMAGE, "httpd", "-f", "-p", "80",
                         "-h", "/etc"))  # fmt: skip
     try:
-        info = _inspect(nd, server)
+        info = inspect(nd, server)
         settings = info["NetworkSettings"]
         ip = settings["IPAddress"]
         assert ip.startswith("172.17.0.")
@@ -96,91 +55,91 @@ def test_default_bridge_gives_addresses_and_containers_reach_each_other(nd: Daem
         )
         net = settings["Networks"]["bridge"]
         assert net["IPAddress"] == ip and net["EndpointID"] == settings["EndpointID"]
-        assert net["NetworkID"] == json.loads(_ok(nd.cli("network", "inspect", "bridge")))[0]["Id"]
-        hosts = _ok(nd.cli("exec", server, "cat", "/etc/hosts"))
+        assert net["NetworkID"] == json.loads(ok(nd.cli("network", "inspect", "bridge")))[0]["Id"]
+        hosts = ok(nd.cli("exec", server, "cat", "/etc/hosts"))
         assert hosts.endswith(f"{ip}\t{server[:12]}")
         # another container reaches it by address (ping and http)
-        assert _ok(nd.cli("run", "--rm", IMAGE, "ping", "-c", "1", "-W", "3", ip))
-        page = _ok(nd.cli("run", "--rm", IMAGE, *_get(f"{ip}")))
+        assert ok(nd.cli("run", "--rm", IMAGE, "ping", "-c", "1", "-W", "3", ip))
+        page = ok(nd.cli("run", "--rm", IMAGE, *_get(f"{ip}")))
         assert page == server[:12]
         # the daemon's namespace reaches it through the bridge
-        assert _in_ns(netns, BUSYBOX, "ping", "-c", "1", "-W", "3", ip).returncode == 0
-        containers = json.loads(_ok(nd.cli("network", "inspect", "bridge")))[0]["Containers"]
+        assert in_ns(netns, BUSYBOX, "ping", "-c", "1", "-W", "3", ip).returncode == 0
+        containers = json.loads(ok(nd.cli("network", "inspect", "bridge")))[0]["Containers"]
         assert containers[server]["Name"] == "srv"
         assert containers[server]["IPv4Address"] == f"{ip}/16"
     finally:
         nd.cli("rm", "-f", server)
     # the address went back to the pool, the veth is gone
-    again = _ok(nd.cli("run", "--rm", IMAGE, "sh", "-c", "ip -4 -o addr show eth0"))
+    again = ok(nd.cli("run", "--rm", IMAGE, "sh", "-c", "ip -4 -o addr show eth0"))
     assert f"inet {ip}/16" in again
 
 
 def test_stopped_container_keeps_its_network_but_no_address(nd: Daemon):
-    cid = _ok(nd.cli("create", IMAGE, "true"))
+    cid = ok(nd.cli("create", IMAGE, "true"))
     try:
-        net = _inspect(nd, cid)["NetworkSettings"]["Networks"]["bridge"]
+        net = inspect(nd, cid)["NetworkSettings"]["Networks"]["bridge"]
         assert net["IPAddress"] == "" and net["EndpointID"] == ""
-        assert _ok(nd.cli("start", "-a", cid)) == ""
-        after = _inspect(nd, cid)["NetworkSettings"]
+        assert ok(nd.cli("start", "-a", cid)) == ""
+        after = inspect(nd, cid)["NetworkSettings"]
         assert after["IPAddress"] == "" and after["Networks"]["bridge"]["IPAddress"] == ""
     finally:
         nd.cli("rm", "-f", cid)
 
 
 def test_published_port_answers_on_loopback_and_clash_fails(nd: Daemon, netns):
-    web = _ok(nd.cli("run", "-d", "--name", "web", "-p", "18080:80", "-p", "127.0.0.1::81",
+    web = ok(nd.cli("run", "-d", "--name", "web", "-p", "18080:80", "-p", "127.0.0.1::81",
                      IMAGE, "httpd", "-f", "-p", "80", "-h", "/etc"))  # fmt: skip
     try:
-        page = _wait_http(netns, "http://127.0.0.1:18080/hostname")
+        page = wait_http(netns, "http://127.0.0.1:18080/hostname")
         assert page.returncode == 0, page.stderr
         assert page.stdout.decode().strip() == web[:12]
-        ports = _ok(nd.cli("port", web)).splitlines()
+        ports = ok(nd.cli("port", web)).splitlines()
         assert "80/tcp -> 0.0.0.0:18080" in ports
         random = [p for p in ports if p.startswith("81/tcp -> 127.0.0.1:")]
         assert random and int(random[0].rsplit(":", 1)[1]) >= 1024
-        row = _ok(nd.cli("ps", "--filter", f"id={web}", "--format", "{{.Ports}}"))
+        row = ok(nd.cli("ps", "--filter", f"id={web}", "--format", "{{.Ports}}"))
         assert "0.0.0.0:18080->80/tcp" in row
         clash = nd.cli("run", "-d", "--name", "web2", "-p", "18080:80", IMAGE, "sleep", "60")
         assert clash.returncode != 0
         message = clash.stderr.decode()
         assert "Bind for 0.0.0.0:18080 failed: port is already allocated" in message
         assert "driver failed programming external connectivity on endpoint web2" in message
-        state = _inspect(nd, "web2")["State"]
+        state = inspect(nd, "web2")["State"]
         assert state["Status"] in ("created", "exited")
         # nothing left behind: only web's own rules mention 18080
-        rules = _ok(_in_ns(netns, "iptables", "-w", "-t", "nat", "-S", "DOCKERPY"))
+        rules = ok(in_ns(netns, "iptables", "-w", "-t", "nat", "-S", "DOCKERPY"))
         assert rules.count("--dport 18080") == 1
         nd.cli("rm", "-f", "web2")
     finally:
         nd.cli("rm", "-f", web)
-    rules = _ok(_in_ns(netns, "iptables", "-w", "-t", "nat", "-S", "DOCKERPY"))
+    rules = ok(in_ns(netns, "iptables", "-w", "-t", "nat", "-S", "DOCKERPY"))
     assert "18080" not in rules
     # the port is free again
-    again = _ok(nd.cli("run", "-d", "-p", "18080:80", IMAGE, "httpd", "-f", "-p", "80"))
+    again = ok(nd.cli("run", "-d", "-p", "18080:80", IMAGE, "httpd", "-f", "-p", "80"))
     nd.cli("rm", "-f", again)
 
 
 def test_user_networks_are_isolated(nd: Daemon, netns):
-    _ok(nd.cli("network", "create", "--subnet", "10.231.0.0/24", "neta"))
-    _ok(nd.cli("network", "create", "netb"))
+    ok(nd.cli("network", "create", "--subnet", "10.231.0.0/24", "neta"))
+    ok(nd.cli("network", "create", "netb"))
     a = b = a2 = ""
     try:
-        a = _ok(nd.cli("run", "-d", "--network", "neta", "--ip", "10.231.0.50",
+        a = ok(nd.cli("run", "-d", "--network", "neta", "--ip", "10.231.0.50",
                        "--network-alias", "alpha", IMAGE,
                        "httpd", "-f", "-p", "80", "-h", "/etc"))  # fmt: skip
-        b = _ok(nd.cli("run", "-d", "--network", "netb", IMAGE, "httpd", "-f", "-p", "80",
+        b = ok(nd.cli("run", "-d", "--network", "netb", IMAGE, "httpd", "-f", "-p", "80",
                        "-h", "/etc"))  # fmt: skip
-        info_a = _inspect(nd, a)["NetworkSettings"]
+        info_a = inspect(nd, a)["NetworkSettings"]
         assert info_a["IPAddress"] == ""  # top-level fields are the default bridge's
         net_a = info_a["Networks"]["neta"]
         assert net_a["IPAddress"] == "10.231.0.50" and net_a["Gateway"] == "10.231.0.1"
         assert net_a["IPAMConfig"] == {"IPv4Address": "10.231.0.50"}
         assert net_a["Aliases"] == ["alpha"]
         assert "alpha" in net_a["DNSNames"]
-        ip_b = _inspect(nd, b)["NetworkSettings"]["Networks"]["netb"]["IPAddress"]
+        ip_b = inspect(nd, b)["NetworkSettings"]["Networks"]["netb"]["IPAddress"]
         assert ip_b.startswith("172.18.")
         # same network: reachable
-        a2 = _ok(nd.cli("run", "--rm", "--network", "neta", IMAGE,
+        a2 = ok(nd.cli("run", "--rm", "--network", "neta", IMAGE,
                         *_get("10.231.0.50")))  # fmt: skip
         assert a2 == a[:12]
         # other network: not reachable (dropped by the isolation chains)
@@ -188,17 +147,17 @@ def test_user_networks_are_isolated(nd: Daemon, netns):
                        *_get(f"{ip_b}"))  # fmt: skip
         assert cross.returncode != 0
         # connect b to neta too: now it reaches a
-        _ok(nd.cli("network", "connect", "--alias", "beta", "neta", b))
-        page = _ok(nd.cli("exec", b, *_get("10.231.0.50")))
+        ok(nd.cli("network", "connect", "--alias", "beta", "neta", b))
+        page = ok(nd.cli("exec", b, *_get("10.231.0.50")))
         assert page == a[:12]
-        nets = _inspect(nd, b)["NetworkSettings"]["Networks"]
+        nets = inspect(nd, b)["NetworkSettings"]["Networks"]
         assert set(nets) == {"neta", "netb"}
         assert nets["neta"]["IPAddress"].startswith("10.231.0.")
         again = nd.cli("network", "connect", "neta", b)
         assert "already exists in network neta" in again.stderr.decode()
-        _ok(nd.cli("network", "disconnect", "neta", b))
-        assert set(_inspect(nd, b)["NetworkSettings"]["Networks"]) == {"netb"}
-        links = _ok(nd.cli("exec", b, "ls", "/sys/class/net")).split()
+        ok(nd.cli("network", "disconnect", "neta", b))
+        assert set(inspect(nd, b)["NetworkSettings"]["Networks"]) == {"netb"}
+        links = ok(nd.cli("exec", b, "ls", "/sys/class/net")).split()
         assert sorted(links) == ["eth0", "lo"]
         # static address in use
         taken = nd.cli("run", "--rm", "--network", "neta", "--ip", "10.231.0.50", IMAGE, "true")
@@ -212,14 +171,14 @@ def test_user_networks_are_isolated(nd: Daemon, netns):
             if c:
                 nd.cli("rm", "-f", c)
         nd.cli("network", "rm", "neta", "netb")
-    names = _ok(nd.cli("network", "ls", "--format", "{{.Name}}")).split()
+    names = ok(nd.cli("network", "ls", "--format", "{{.Name}}")).split()
     assert "neta" not in names and "netb" not in names
-    bridges = _ok(_in_ns(netns, "ip", "-o", "link", "show", "type", "bridge"))
+    bridges = ok(in_ns(netns, "ip", "-o", "link", "show", "type", "bridge"))
     assert "br-" not in bridges
 
 
 def test_network_create_errors_filters_and_prune(nd: Daemon):
-    _ok(nd.cli("network", "create", "--subnet", "10.232.0.0/24", "--label", "k=v", "pn1"))
+    ok(nd.cli("network", "create", "--subnet", "10.232.0.0/24", "--label", "k=v", "pn1"))
     try:
         dup = nd.cli("network", "create", "pn1")
         assert dup.returncode != 0
@@ -233,30 +192,30 @@ def test_network_create_errors_filters_and_prune(nd: Daemon):
         unknown = nd.cli("run", "--rm", "--pull=never", "--network", "nosuchnet", IMAGE, "true")
         assert unknown.returncode != 0
         assert "network nosuchnet not found" in unknown.stderr.decode()
-        labelled = _ok(nd.cli("network", "ls", "-f", "label=k=v", "--format", "{{.Name}}"))
+        labelled = ok(nd.cli("network", "ls", "-f", "label=k=v", "--format", "{{.Name}}"))
         assert labelled.split() == ["pn1"]
-        custom = _ok(nd.cli("network", "ls", "-f", "type=custom", "--format", "{{.Name}}"))
+        custom = ok(nd.cli("network", "ls", "-f", "type=custom", "--format", "{{.Name}}"))
         assert custom.split() == ["pn1"]
-        pruned = _ok(nd.cli("network", "prune", "-f"))
+        pruned = ok(nd.cli("network", "prune", "-f"))
         assert "pn1" in pruned
     finally:
         nd.cli("network", "rm", "pn1")
-    assert "pn1" not in _ok(nd.cli("network", "ls", "--format", "{{.Name}}")).split()
+    assert "pn1" not in ok(nd.cli("network", "ls", "--format", "{{.Name}}")).split()
 
 
 def test_restart_keeps_networks_and_live_addresses(nd: Daemon, netns):
-    _ok(nd.cli("network", "create", "--subnet", "10.233.0.0/24", "keep"))
+    ok(nd.cli("network", "create", "--subnet", "10.233.0.0/24", "keep"))
     cid = ""
     try:
-        cid = _ok(nd.cli("run", "-d", "--network", "keep", "-p", "18181:80", IMAGE,
+        cid = ok(nd.cli("run", "-d", "--network", "keep", "-p", "18181:80", IMAGE,
                          "httpd", "-f", "-p", "80", "-h", "/etc"))  # fmt: skip
-        ip = _inspect(nd, cid)["NetworkSettings"]["Networks"]["keep"]["IPAddress"]
+        ip = inspect(nd, cid)["NetworkSettings"]["Networks"]["keep"]["IPAddress"]
         nd.stop()
         nd.start()
-        assert _inspect(nd, cid)["NetworkSettings"]["Networks"]["keep"]["IPAddress"] == ip
-        page = _wait_http(netns, "http://127.0.0.1:18181/hostname")
+        assert inspect(nd, cid)["NetworkSettings"]["Networks"]["keep"]["IPAddress"] == ip
+        page = wait_http(netns, "http://127.0.0.1:18181/hostname")
         assert page.returncode == 0 and page.stdout.decode().strip() == cid[:12]
-        second = _ok(nd.cli("run", "--rm", "--network", "keep", IMAGE,
+        second = ok(nd.cli("run", "--rm", "--network", "keep", IMAGE,
                             *_get(f"{ip}")))  # fmt: skip
         assert second == cid[:12]
     finally:

@@ -5,10 +5,11 @@ worker thread; a socket keeps the namespace it was made in) and served from the 
 event loop, so there is no process per container. dockerd binds random ports and DNATs 53 to
 them; 127.0.0.0/8 is local on `lo`, so binding 127.0.0.11:53 directly is enough here.
 
-`Resolver` is the answer logic and knows only *members* (a container's names and address on
-one network). A container sees the names on the networks it shares with them; names it does
-not know go to its forwarders (its `--dns` servers, dockerd's ExtDNS, else the host's
-non-loopback resolvers), never from a container on an `internal` network.
+`Resolver` is the answer logic and knows only *members* (a container's names and addresses on
+one network: A and AAAA records, PTR for both). A container sees the names on the networks it
+shares with them; names it does not know go to its forwarders (its `--dns` servers, dockerd's
+ExtDNS, else the host's non-loopback resolvers), never from a container on an `internal`
+network.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ class Member:
     ip: str
     names: tuple[str, ...]  # name, aliases, short ID, hostname
     internal: bool = False
+    # `--link name:alias` on a user network: `alias` means `name` on this network, for this
+    # container's own queries only (libnetwork's endpoint aliases)
+    links: tuple[tuple[str, str], ...] = ()
+    ip6: str = ""  # on networks with IPv6
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return tuple(ip for ip in (self.ip, self.ip6) if ip)
 
     @property
     def ptr_name(self) -> str:
@@ -87,19 +96,40 @@ class Resolver:
         own = [m for m in self._members.values() if m.container_id == asker]
         return bool(own) and not any(m.internal for m in own)
 
-    def lookup(self, asker: str, name: str) -> list[str] | None:
-        """The addresses of `name` (container name, alias, short ID, hostname, or any of them
-        followed by `.<network>`) seen from `asker`, rotated round-robin; None if unknown."""
+    def _link_target(self, asker: str, wanted: str) -> tuple[str, str] | None:
+        """(container name, network id) when `wanted` is one of the asker's link aliases, bare
+        or followed by `.<network>`: dockerd tries these before any other name."""
+        for m in self._members.values():
+            if m.container_id != asker:
+                continue
+            net = m.network_name.lower()
+            for alias, target in m.links:
+                if wanted in (alias.lower(), f"{alias.lower()}.{net}"):
+                    return target.lower(), m.network_id
+        return None
+
+    def lookup(self, asker: str, name: str, version: int = 4) -> list[str] | None:
+        """The IPv4 (or IPv6) addresses of `name` (container name, alias, short ID, hostname,
+        or any of them followed by `.<network>`; or a link alias of the asker's) seen from
+        `asker`, rotated round-robin; None if unknown, empty if it has none of that version."""
         wanted = _norm(name)
+        scope = self._scope(asker)
+        link = self._link_target(asker, wanted)
+        if link is not None:
+            wanted = link[0]
+            scope = [m for m in scope if m.network_id == link[1]]
+        known = False
         found: list[str] = []
-        for m in self._scope(asker):
+        for m in scope:
             net = m.network_name.lower()
             for n in m.names:
                 n = n.lower()
-                if wanted in (n, f"{n}.{net}") and m.ip not in found:
-                    found.append(m.ip)
+                if wanted in (n, f"{n}.{net}"):
+                    known = True
+                    ips = (ip for ip in m.addresses if ipaddress.ip_address(ip).version == version)
+                    found += [ip for ip in ips if ip not in found]
                     break
-        if not found:
+        if not known:
             return None
         if len(found) > 1:
             shift = next(self._rr) % len(found)
@@ -112,7 +142,7 @@ class Resolver:
         except ValueError:
             return None
         for m in self._scope(asker):
-            if m.ip == ip:
+            if ip in m.addresses:
                 return m.ptr_name
         return None
 
@@ -123,13 +153,12 @@ class Resolver:
         q = request.q
         qname = str(q.qname)
         if q.qtype in (QTYPE.A, QTYPE.AAAA):
-            ips = self.lookup(asker, qname)
+            version = 4 if q.qtype == QTYPE.A else 6
+            ips = self.lookup(asker, qname, version)
             if ips is not None:
-                version = 4 if q.qtype == QTYPE.A else 6
                 for ip in ips:
-                    if ipaddress.ip_address(ip).version == version:
-                        data = A(ip) if version == 4 else AAAA(ip)
-                        reply.add_answer(RR(qname, q.qtype, rdata=data, ttl=TTL))
+                    data = A(ip) if version == 4 else AAAA(ip)
+                    reply.add_answer(RR(qname, q.qtype, rdata=data, ttl=TTL))
                 return reply  # a known name with no address of that family: NOERROR, empty
         elif q.qtype == QTYPE.PTR:
             target = self.reverse(asker, qname)

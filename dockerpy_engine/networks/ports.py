@@ -3,7 +3,9 @@ proxy that both reserves a host port and carries traffic to 127.0.0.1 (which DNA
 
 The CLI turns `-p [ip:]host:container[/proto]` and its ranges into HostConfig.PortBindings
 ({"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}); `-P` sets PublishAllPorts, which publishes
-every exposed port on a random host port from the ephemeral range.
+every exposed port on a random host port from the ephemeral range. A container with an IPv6
+address is published on [::] as well as 0.0.0.0 (the same host port, as dockerd's), its IPv6
+bindings forwarded to that address; a container without one has no IPv6 bindings.
 """
 
 from __future__ import annotations
@@ -220,22 +222,11 @@ class PortProxy:
         loop = asyncio.get_running_loop()
         if self.binding.proto == "udp":
             proto = _UdpForward(self.target)
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                sock.bind((host, port))
-            except OSError:
-                sock.close()
-                raise
+            sock = _bound(host, port, socket.SOCK_DGRAM)
             transport, _ = await loop.create_datagram_endpoint(lambda: proto, sock=sock)
             self._udp, self._udp_proto = transport, proto
             return
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
+        sock = _bound(host, port, socket.SOCK_STREAM)
         self._server = await asyncio.start_server(self._serve, sock=sock)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -271,6 +262,32 @@ class PortProxy:
             self._udp = None
 
 
+def _bound(host: str, port: int, kind: int) -> socket.socket:
+    """A socket bound to host:port; an IPv6 one is IPv6-only, so [::] and 0.0.0.0 listeners
+    of the same port coexist."""
+    family = socket.AF_INET6 if is_v6(host) else socket.AF_INET
+    sock = socket.socket(family, kind)
+    try:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def is_v6(host_ip: str) -> bool:
+    return ":" in host_ip
+
+
+def shown(host_ip: str) -> str:
+    """host:port's host as dockerd writes it in messages ([::] for IPv6)."""
+    return f"[{host_ip}]" if is_v6(host_ip) else host_ip
+
+
 class PortAllocator:
     """Host ports handed out by this daemon, per (host ip, proto)."""
 
@@ -278,11 +295,13 @@ class PortAllocator:
         self._used: dict[tuple[str, str, int], str] = {}
 
     def in_use(self, host_ip: str, proto: str, port: int) -> bool:
+        """Whether the port is taken on this address or, for a wildcard (0.0.0.0, ::), on any
+        address of its family."""
         ip = host_ip or "0.0.0.0"
         for used_ip, used_proto, used_port in self._used:
-            if used_proto != proto or used_port != port:
+            if used_proto != proto or used_port != port or is_v6(used_ip) != is_v6(ip):
                 continue
-            if "0.0.0.0" in (ip, used_ip) or ip == used_ip:
+            if ip == used_ip or {ip, used_ip} & {"0.0.0.0", "::"}:
                 return True
         return False
 
@@ -306,33 +325,33 @@ async def publish(
     owner: str,
     target_ip: str,
     forward: bool,
+    target_ip6: str = "",
 ) -> tuple[list[Binding], list[PortProxy]]:
-    """Allocate and bind every spec; on any failure, close what was opened and raise with
-    dockerd's wording."""
+    """Allocate and bind every spec (on 0.0.0.0 and [::] when the container has an IPv6
+    address and no host address was given); on any failure, close what was opened and raise
+    with dockerd's wording."""
     bindings: list[Binding] = []
     proxies: list[PortProxy] = []
     try:
         for spec in specs:
-            host_ip = spec.host_ip or "0.0.0.0"
+            hosts = [spec.host_ip or "0.0.0.0"]
+            if is_v6(hosts[0]) and not target_ip6:
+                raise errdefs.InvalidParameter(
+                    f"cannot publish on {hosts[0]}: the container has no IPv6 address"
+                )
+            if not spec.host_ip and target_ip6:  # an explicit 0.0.0.0 is IPv4 only (dockerd 28)
+                hosts.append("::")
             last_error = ""
             for port in allocator.candidates(spec):
-                if allocator.in_use(host_ip, spec.proto, port):
-                    last_error = f"Bind for {host_ip}:{port} failed: port is already allocated"
-                    continue
-                binding = Binding(spec.container_port, spec.proto, host_ip, port)
-                proxy = PortProxy(binding, target_ip, forward)
-                try:
-                    await proxy.start()
-                except OSError as exc:
-                    last_error = (
-                        f"Error starting userland proxy: listen {spec.proto}4 {host_ip}:{port}: "
-                        f"bind: {(exc.strerror or str(exc)).lower()}"
-                    )
-                    continue
-                allocator.take(host_ip, spec.proto, port, owner)
-                bindings.append(binding)
-                proxies.append(proxy)
-                break
+                opened, last_error = await _bind_all(
+                    spec, hosts, port, allocator, target_ip, target_ip6, forward
+                )
+                if opened:
+                    for proxy in opened:
+                        allocator.take(proxy.binding.host_ip, spec.proto, port, owner)
+                        bindings.append(proxy.binding)
+                    proxies += opened
+                    break
             else:
                 raise errdefs.System(last_error or "no free host port")
     except BaseException:
@@ -341,3 +360,37 @@ async def publish(
         allocator.release_owner(owner)
         raise
     return bindings, proxies
+
+
+async def _bind_all(
+    spec: PortSpec,
+    hosts: list[str],
+    port: int,
+    allocator: PortAllocator,
+    target_ip: str,
+    target_ip6: str,
+    forward: bool,
+) -> tuple[list[PortProxy], str]:
+    """One listener per host address on `port`, all or none; else the reason, dockerd's."""
+    opened: list[PortProxy] = []
+    for host in hosts:
+        error = ""
+        if allocator.in_use(host, spec.proto, port):
+            error = f"Bind for {shown(host)}:{port} failed: port is already allocated"
+        else:
+            binding = Binding(spec.container_port, spec.proto, host, port)
+            proxy = PortProxy(binding, target_ip6 if is_v6(host) else target_ip, forward)
+            try:
+                await proxy.start()
+                opened.append(proxy)
+                continue
+            except OSError as exc:
+                family = "6" if is_v6(host) else "4"
+                error = (
+                    f"Error starting userland proxy: listen {spec.proto}{family} "
+                    f"{shown(host)}:{port}: bind: {(exc.strerror or str(exc)).lower()}"
+                )
+        for proxy in opened:
+            await proxy.close()
+        return [], error
+    return opened, ""

@@ -1,4 +1,5 @@
-"""NetworkService: networks (bridge, host, none), container endpoints, published ports.
+"""NetworkService: networks (bridge, macvlan, host, none), container endpoints, published ports
+and legacy links.
 
 Networks and endpoints live in memory and are written through to store/networks.py. An
 endpoint exists from create/connect until the container is removed or disconnected; it is
@@ -27,8 +28,8 @@ from ..events import EventBus
 from ..filters import labels_match, until_filter
 from ..store import Database
 from ..store.networks import NetworkRows
-from . import dns, iptables, netlink, ports
-from .ipam import DEFAULT_POOLS, Pool, Subnet, mac_for, pick_subnet
+from . import dns, iptables, links, netlink, ports
+from .ipam import DEFAULT_POOLS, IPNetwork, Pool, Subnet, mac_for, pick_subnet, ula_pool, version_of
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ OPT_MASQ = OPT_PREFIX + "enable_ip_masquerade"
 OPT_HOST_IP = OPT_PREFIX + "host_binding_ipv4"
 OPT_MTU = "com.docker.network.driver.mtu"
 PREDEFINED = ("bridge", "host", "none")
+MACVLAN_MODES = ("bridge", "private", "vepa", "passthru")
+ADDRESSED = ("bridge", "macvlan")  # the drivers whose networks have IPAM and endpoints
 
 
 @dataclass(slots=True)
@@ -48,29 +51,50 @@ class NetworkOptions:
     bridge: str = "dockerpy0"  # "none" disables the default bridge
     bip: str = ""
     iptables: bool = True
+    ip6tables: bool = True  # dockerd 27+'s default; only ever applied along with `iptables`
     ip_forward: bool = True
-    pools: tuple[Pool, ...] = DEFAULT_POOLS
+    pools: tuple[Pool, ...] = DEFAULT_POOLS  # IPv6 bases too; without any, the ULA pool
     userland_proxy: bool = True
+    ipv6: bool = False  # IPv6 on the default bridge, from fixed_cidr_v6 else the ULA pool
+    fixed_cidr_v6: str = ""
+    host_id: str = ""  # the engine ID, which dockerd derives its ULA pool from
+
+    @property
+    def pools6(self) -> tuple[Pool, ...]:
+        """Where IPv6 subnets come from: the IPv6 default-address-pools, else dockerd's ULA
+        /48 of this engine."""
+        return tuple(p for p in self.pools if p.base.version == 6) or (ula_pool(self.host_id),)
 
 
 @dataclass(slots=True)
 class Network:
     id: str
     name: str
-    driver: str  # bridge | host | null
+    driver: str  # bridge | macvlan | host | null
     created: str
     internal: bool = False
     attachable: bool = False
+    enable_ipv6: bool = False
     options: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     ipam_options: dict[str, str] | None = None
     ipam_config: list[dict[str, Any]] = field(default_factory=list)
-    user_subnet: bool = False  # --subnet given: static --ip allowed
+    user_subnet: bool = False  # --subnet given: static --ip/--ip6 allowed
     subnet: Subnet | None = None  # runtime IPAM state, rebuilt from the endpoints
+    subnet6: Subnet | None = None  # the same for IPv6, with EnableIPv6 only
 
     @property
     def bridge(self) -> str:
         return self.options.get(OPT_NAME) or f"br-{self.id[:12]}"
+
+    @property
+    def parent(self) -> str:
+        """A macvlan network's parent link: `-o parent`, else a dummy link of its own."""
+        return self.options.get("parent") or f"dm-{self.id[:12]}"
+
+    @property
+    def macvlan_mode(self) -> str:
+        return self.options.get("macvlan_mode") or "bridge"
 
     @property
     def default_bridge(self) -> bool:
@@ -90,15 +114,29 @@ class Network:
         except ValueError:
             return 0
 
-    def rules(self) -> list[iptables.Rule]:
-        assert self.subnet is not None
+    def subnets(self) -> list[Subnet]:
+        return [s for s in (self.subnet, self.subnet6) if s is not None]
+
+    def load_subnets(self) -> None:
+        """The runtime IPAM state from the stored IPAM config (IPv6 only when enabled)."""
+        for config in self.ipam_config:
+            if version_of(config) == 4:
+                self.subnet = Subnet.from_config(config)
+            elif self.enable_ipv6:
+                self.subnet6 = Subnet.from_config(config)
+
+    def rules(self, hairpin: bool, version: int = 4) -> list[iptables.Rule]:
+        """The bridge's iptables rules, or its ip6tables ones for version 6."""
+        subnet = self.subnet if version == 4 else self.subnet6
+        assert subnet is not None
         return iptables.bridge_rules(
             iptables.BridgeRules(
                 bridge=self.bridge,
-                subnet=str(self.subnet.subnet),
+                subnet=str(subnet.subnet),
                 internal=self.internal,
                 icc=self.flag(OPT_ICC),
                 masquerade=self.flag(OPT_MASQ),
+                hairpin=hairpin,
             )
         )
 
@@ -110,6 +148,7 @@ class Network:
             "created": self.created,
             "internal": self.internal,
             "attachable": self.attachable,
+            "enable_ipv6": self.enable_ipv6,
             "options": self.options,
             "labels": self.labels,
             "ipam_options": self.ipam_options,
@@ -134,15 +173,20 @@ class Endpoint:
     ip: str = ""
     prefixlen: int = 0
     gateway: str = ""
+    ip6: str = ""  # on networks with IPv6
+    prefixlen6: int = 0
+    gateway6: str = ""
     mac: str = ""
     host_ifname: str = ""
     ifname: str = ""
     netns: str = ""
-    hosts_line: str = ""
+    hosts_line: str = ""  # the container's own /etc/hosts lines (IPv4, then IPv6)
     hosts_path: str = ""
     ports: list[dict[str, Any]] = field(default_factory=list)
     dns_names: list[str] = field(default_factory=list)  # embedded DNS, user networks only
     dns_servers: list[str] = field(default_factory=list)  # its forwarders (ExtDNS)
+    links: list[list[str]] = field(default_factory=list)  # default bridge: [child id, alias]
+    link_lines: list[str] = field(default_factory=list)  # the hosts lines written for them
 
     def to_record(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__slots__}  # type: ignore[attr-defined]
@@ -152,15 +196,20 @@ class Endpoint:
         return cls(**r)
 
     def clear_live(self) -> None:
-        self.endpoint_id = self.ip = self.gateway = self.mac = ""
+        self.endpoint_id = self.ip = self.gateway = self.ip6 = self.gateway6 = self.mac = ""
         self.host_ifname = self.ifname = self.netns = self.hosts_line = self.hosts_path = ""
-        self.prefixlen = 0
+        self.prefixlen = self.prefixlen6 = 0
         self.ports = []
         self.dns_names = []
         self.dns_servers = []
+        self.link_lines = []
 
     def bindings(self) -> list[ports.Binding]:
         return [ports.Binding(**b) for b in self.ports]
+
+    @property
+    def hosts_lines(self) -> list[str]:
+        return self.hosts_line.splitlines(keepends=True)
 
 
 class NetworkService:
@@ -170,13 +219,19 @@ class NetworkService:
         self._rows = NetworkRows(db)
         self._events = events
         self.options = options
-        self._ipt = iptables.Iptables(enabled=options.iptables)
+        self._ipt = iptables.Iptables(options.iptables, hairpin=not options.userland_proxy)
+        self._ip6t = iptables.Iptables(options.iptables and options.ip6tables, version=6)
         self._networks: dict[str, Network] = {}
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._proxies: dict[str, list[ports.PortProxy]] = {}
         self._allocator = ports.PortAllocator()
         self._lock = asyncio.Lock()
         self.dns = dns.EmbeddedDNS()
+        self._container: Callable[[str], Container] | None = None
+
+    def bind_containers(self, get: Callable[[str], Container]) -> None:
+        """The container lookup legacy links need (by name or ID, raising NotFound)."""
+        self._container = get
 
     # ------------------------------------------------------------------ start-up
 
@@ -195,13 +250,15 @@ class NetworkService:
         await asyncio.to_thread(self._ipt.setup)
         self._ensure_predefined()
         for n in list(self._networks.values()):
-            if n.driver == "bridge":
-                n.subnet = Subnet.from_config(n.ipam_config[0])
-                await self._program_bridge(n)
+            if n.driver in ADDRESSED:
+                n.load_subnets()
+                await self._program(n)
         for ep in self._endpoints.values():
             n = self._networks[ep.network_id]
             if ep.ip and n.subnet is not None:
                 n.subnet.allocated[ipaddress.IPv4Address(ep.ip)] = ep.container_id
+            if ep.ip6 and n.subnet6 is not None:
+                n.subnet6.allocated[ipaddress.IPv6Address(ep.ip6)] = ep.container_id
 
     def _ensure_predefined(self) -> None:
         by_name = {n.name: n for n in self._networks.values()}
@@ -220,30 +277,78 @@ class NetworkService:
         }
         if self.options.bip:
             iface = ipaddress.IPv4Interface(self.options.bip)
-            config = {"Subnet": str(iface.network), "Gateway": str(iface.ip)}
+            configs = [{"Subnet": str(iface.network), "Gateway": str(iface.ip)}]
         else:
-            config = {"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}
+            configs = [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]
+        if self.options.ipv6:
+            configs.append(self._default_bridge_v6())
         existing = by_name.get("bridge")
         if existing is not None:
-            if existing.ipam_config == [config] and existing.options == bridge_options:
+            if (existing.ipam_config, existing.options, existing.enable_ipv6) == (
+                configs,
+                bridge_options,
+                self.options.ipv6,
+            ):
                 return
-            existing.ipam_config = [config]  # bip/bridge changed in daemon.json
+            existing.ipam_config = configs  # bip/bridge/ipv6 changed in daemon.json
             existing.options = bridge_options
+            existing.enable_ipv6 = self.options.ipv6
             self._rows.save_network(existing.to_record())
             return
         n = Network(secrets.token_hex(32), "bridge", "bridge", now_rfc3339(),
-                    options=bridge_options, ipam_config=[config])  # fmt: skip
+                    enable_ipv6=self.options.ipv6, options=bridge_options,
+                    ipam_config=configs)  # fmt: skip
         self._add(n)
+
+    def _default_bridge_v6(self) -> dict[str, Any]:
+        """The default bridge's IPv6 config: `fixed-cidr-v6`, else the first subnet of the
+        IPv6 pools no other network's config has (dockerd 28, moby#47990)."""
+        cidr = self.options.fixed_cidr_v6
+        if not cidr:
+            taken = [
+                ipaddress.ip_network(str(c["Subnet"]), strict=False)
+                for n in self._networks.values()
+                if n.name != "bridge"
+                for c in n.ipam_config
+                if c.get("Subnet")
+            ]
+            cidr = str(pick_subnet(self.options.pools6, taken, 6))
+        if version_of({"Subnet": cidr}) != 6:
+            raise errdefs.InvalidParameter(f"fixed-cidr-v6 {cidr} is not an IPv6 subnet")
+        return Subnet.from_config({"Subnet": cidr}).to_config()
 
     def _add(self, n: Network) -> None:
         self._networks[n.id] = n
         self._rows.save_network(n.to_record())
 
-    async def _program_bridge(self, n: Network) -> None:
+    async def _program(self, n: Network) -> None:
+        """Bridge: the bridge, its gateway address and rules (and br_netfilter for icc=false).
+        Macvlan: only the dummy parent when no `-o parent` was given; no rules at all."""
         assert n.subnet is not None
+        if n.driver == "macvlan":
+            if "parent" not in n.options:
+                await asyncio.to_thread(netlink.ensure_dummy, n.parent)
+            return
         gateway, prefix = str(n.subnet.gateway), n.subnet.subnet.prefixlen
-        await asyncio.to_thread(netlink.ensure_bridge, n.bridge, gateway, prefix, n.mtu)
-        await asyncio.to_thread(self._ipt.add_bridge, n.rules())
+        v6 = n.subnet6
+        gateway6, prefix6 = (str(v6.gateway), v6.subnet.prefixlen) if v6 else ("", 0)
+        await asyncio.to_thread(
+            netlink.ensure_bridge, n.bridge, gateway, prefix, n.mtu, gateway6, prefix6
+        )
+        if self._ipt.enabled and not n.flag(OPT_ICC):
+            await asyncio.to_thread(netlink.enable_bridge_netfilter)
+        if self._ipt.enabled and self._ipt.hairpin and not n.internal:
+            await asyncio.to_thread(netlink.enable_route_localnet, n.bridge)
+        await asyncio.to_thread(self._ipt.add_bridge, n.rules(self._ipt.hairpin))
+        if v6 is None:
+            return
+        if self.options.ip_forward:
+            await asyncio.to_thread(netlink.enable_ipv6_forward)
+        if self._ip6t.enabled:
+            await asyncio.to_thread(self._ip6t.setup)
+            if not n.flag(OPT_ICC):
+                await asyncio.to_thread(netlink.enable_bridge_netfilter, 6)
+            await asyncio.to_thread(self._ip6t.add_bridge, n.rules(False, 6))
 
     async def restore(self, running: Callable[[str], int]) -> None:
         """After the containers loaded: endpoints of containers that no longer run are
@@ -255,7 +360,8 @@ class NetworkService:
             if not pid:
                 await self._release(ep)
                 continue
-            await self._restore_ports(ep)
+            if ep.ports:
+                await self._restore_ports(ep)
             self._dns_add(ep)
         for cid in {ep.container_id for ep in self._endpoints.values() if ep.dns_names}:
             await self._dns_serve(cid, running(cid))
@@ -265,7 +371,8 @@ class NetworkService:
         bindings = ep.bindings()
         proxies = []
         for b in bindings:
-            proxy = ports.PortProxy(b, ep.ip, self.options.userland_proxy)
+            target = ep.ip6 if ports.is_v6(b.host_ip) else ep.ip
+            proxy = ports.PortProxy(b, target, self.options.userland_proxy)
             try:
                 await proxy.start()
             except OSError as exc:
@@ -274,7 +381,7 @@ class NetworkService:
             self._allocator.take(b.host_ip, b.proto, b.host_port, ep.container_id)
             proxies.append(proxy)
         self._proxies[ep.container_id] = proxies
-        await asyncio.to_thread(self._ipt.add_bridge, self._port_rules(n, ep, bindings))
+        await self._port_rules(n, ep, True, bindings)
 
     # ------------------------------------------------------------------ lookup
 
@@ -312,10 +419,11 @@ class NetworkService:
         driver = str(body.get("Driver") or "bridge")
         if driver in ("host", "null"):
             raise errdefs.Forbidden(f'only one instance of "{driver}" network is allowed')
-        if driver != "bridge":
+        if driver not in ADDRESSED:
             raise errdefs.NotFound(f'plugin "{driver}" not found')
-        if body.get("EnableIPv6") or body.get("EnableIPv4") is False:
-            raise errdefs.Unimplemented("IPv6 networks are not supported yet")
+        if body.get("EnableIPv4") is False:
+            raise errdefs.Unimplemented("IPv6-only networks are not supported yet")
+        enable_ipv6 = bool(body.get("EnableIPv6"))
         async with self._lock:
             if any(n.name == name for n in self._networks.values()):
                 raise errdefs.Conflict(f"network with name {name} already exists")
@@ -323,54 +431,103 @@ class NetworkService:
             if (ipam.get("Driver") or "default") != "default":
                 raise errdefs.NotFound(f'plugin "{ipam["Driver"]}" not found')
             configs = [c for c in ipam.get("Config") or [] if c]
-            if len(configs) > 1:
-                raise errdefs.Unimplemented("more than one IPv4 subnet is not supported yet")
-            taken = [n.subnet.subnet for n in self._networks.values() if n.subnet is not None]
-            if configs and configs[0].get("Subnet"):
-                subnet = Subnet.from_config(configs[0])
-                if any(subnet.subnet.overlaps(t) for t in taken):
-                    raise errdefs.Forbidden("Pool overlaps with other one on this address space")
-                user_subnet = True
-            else:
-                if configs and (configs[0].get("IPRange") or configs[0].get("Gateway")):
-                    raise errdefs.InvalidParameter(
-                        "invalid pool request: ip-range or gateway requires a subnet"
+            v4 = [c for c in configs if version_of(c) == 4]
+            v6 = [c for c in configs if version_of(c) == 6]
+            for version, given in ((4, v4), (6, v6)):
+                if len(given) > 1:
+                    raise errdefs.Unimplemented(
+                        f"more than one IPv{version} subnet is not supported yet"
                     )
-                auto = pick_subnet(self.options.pools, taken)
-                subnet = Subnet.from_config({"Subnet": str(auto)})
-                user_subnet = False
+            taken = [s.subnet for n in self._networks.values() for s in n.subnets()]
+            subnet = _subnet_for(v4, self.options.pools, taken, 4)
+            # without EnableIPv6 an IPv6 subnet is kept in the config but unused (dockerd 28)
+            subnet6 = _subnet_for(v6, self.options.pools6, taken, 6) if enable_ipv6 else None
+            ipam_config = [s.to_config() for s in (subnet, subnet6) if s is not None]
+            if not enable_ipv6:
+                ipam_config += [dict(c) for c in v6]
             options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
             n = Network(
                 id=secrets.token_hex(32),
                 name=name,
-                driver="bridge",
+                driver=driver,
                 created=now_rfc3339(),
                 internal=bool(body.get("Internal")),
                 attachable=bool(body.get("Attachable")),
+                enable_ipv6=enable_ipv6,
                 options=options,
                 labels=dict(body.get("Labels") or {}),
                 ipam_options=dict(ipam.get("Options") or {}),
-                ipam_config=[subnet.to_config()],
-                user_subnet=user_subnet,
+                ipam_config=ipam_config,
+                user_subnet=any(c.get("Subnet") for c in configs),
                 subnet=subnet,
+                subnet6=subnet6,
             )
-            bridge = n.bridge
-            if len(bridge) > 15:
-                raise errdefs.InvalidParameter(f"bridge name {bridge} is too long")
-            if any(o.bridge == bridge for o in self._networks.values() if o.driver == "bridge"):
-                raise errdefs.Forbidden(f"bridge name {bridge} is already in use")
+            if driver == "macvlan":
+                await self._check_macvlan(n)
+            else:
+                self._check_bridge_name(n)
             try:
-                await self._program_bridge(n)
+                await self._program(n)
             except Exception as exc:
-                await self._unprogram_bridge(n)
+                await self._unprogram(n)
                 raise errdefs.System(f"failed to create network {name}: {exc}") from None
             self._add(n)
-        self._events.publish("network", "create", n.id, {"name": name, "type": "bridge"})
+        self._events.publish("network", "create", n.id, {"name": name, "type": driver})
         return {"Id": n.id, "Warning": ""}
 
-    async def _unprogram_bridge(self, n: Network) -> None:
+    def _check_bridge_name(self, n: Network) -> None:
+        bridge = n.bridge
+        if len(bridge) > 15:
+            raise errdefs.InvalidParameter(f"bridge name {bridge} is too long")
+        if any(o.bridge == bridge for o in self._networks.values() if o.driver == "bridge"):
+            raise errdefs.Forbidden(f"bridge name {bridge} is already in use")
+
+    async def _check_macvlan(self, n: Network) -> None:
+        """dockerd's macvlan checks: a valid mode, a parent that exists (VLAN sub-interfaces
+        are not made here) and is not loopback, passthru only on a parent of its own."""
+        mode = n.macvlan_mode
+        if mode not in MACVLAN_MODES:
+            raise errdefs.InvalidParameter(
+                f"requested macvlan mode '{mode}' is not valid, 'bridge' mode is the macvlan "
+                "driver default"
+            )
+        parent = n.parent
+        if parent == "lo":
+            raise errdefs.InvalidParameter("loopback interface is not a valid macvlan parent link")
+        if "parent" in n.options and not await asyncio.to_thread(netlink.link_exists, parent):
+            base, dot, _ = parent.partition(".")
+            if not dot:
+                raise errdefs.InvalidParameter(
+                    f"invalid subinterface vlan name {parent}, example formatting is eth0.10"
+                )
+            if not await asyncio.to_thread(netlink.link_exists, base):
+                raise errdefs.InvalidParameter(
+                    f"-o parent interface was not found on the host: {base}"
+                )
+            raise errdefs.Unimplemented(f"VLAN sub-interfaces are not supported yet: {parent}")
+        for other in self._networks.values():
+            if other.driver != "macvlan" or other.parent != parent:
+                continue
+            if mode == "passthru":
+                raise errdefs.Forbidden(
+                    f"cannot use mode passthru, macvlan network {other.id} is already using "
+                    f"parent interface {parent}"
+                )
+            if other.macvlan_mode == "passthru":
+                raise errdefs.Forbidden(
+                    f"macvlan network {other.id} is already using parent interface {parent} "
+                    "in mode passthru"
+                )
+
+    async def _unprogram(self, n: Network) -> None:
+        if n.driver == "macvlan":
+            if "parent" not in n.options:
+                await asyncio.to_thread(netlink.delete_link, n.parent)
+            return
         if n.subnet is not None:
-            await asyncio.to_thread(self._ipt.remove, n.rules())
+            await asyncio.to_thread(self._ipt.remove, n.rules(self._ipt.hairpin))
+        if n.subnet6 is not None:
+            await asyncio.to_thread(self._ip6t.remove, n.rules(False, 6))
         await asyncio.to_thread(netlink.delete_link, n.bridge)
 
     def _live(self, n: Network) -> list[Endpoint]:
@@ -385,7 +542,7 @@ class NetworkService:
                 raise errdefs.Forbidden(
                     f"error while removing network: network {n.name} id {n.id} has active endpoints"
                 )
-            await self._unprogram_bridge(n)
+            await self._unprogram(n)
             for key in [k for k in self._endpoints if k[1] == n.id]:
                 del self._endpoints[key]
             self._rows.delete_network(n.id)
@@ -460,7 +617,7 @@ class NetworkService:
                 "EndpointID": ep.endpoint_id,
                 "MacAddress": ep.mac,
                 "IPv4Address": f"{ep.ip}/{ep.prefixlen}" if ep.ip else "",
-                "IPv6Address": "",
+                "IPv6Address": f"{ep.ip6}/{ep.prefixlen6}" if ep.ip6 else "",
             }
         return data
 
@@ -472,7 +629,7 @@ class NetworkService:
             "Scope": "local",
             "Driver": n.driver,
             "EnableIPv4": True,
-            "EnableIPv6": False,
+            "EnableIPv6": n.enable_ipv6,
             "IPAM": {
                 "Driver": "default",
                 "Options": n.ipam_options,
@@ -509,9 +666,9 @@ class NetworkService:
             "Gateway": ep.gateway,
             "IPAddress": ep.ip,
             "IPPrefixLen": ep.prefixlen,
-            "IPv6Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
+            "IPv6Gateway": ep.gateway6,
+            "GlobalIPv6Address": ep.ip6,
+            "GlobalIPv6PrefixLen": ep.prefixlen6,
             "DNSNames": dns_names,
         }
 
@@ -537,6 +694,9 @@ class NetworkService:
                 IPAddress=default.ip,
                 IPPrefixLen=default.prefixlen,
                 MacAddress=default.mac,
+                GlobalIPv6Address=default.ip6,
+                GlobalIPv6PrefixLen=default.prefixlen6,
+                IPv6Gateway=default.gateway6,
             )
         return out
 
@@ -563,6 +723,7 @@ class NetworkService:
         mode = c.host_config.get("NetworkMode") or "default"
         primary = self.mode_network(mode)
         ports.port_specs(c.config, c.host_config)  # raises on a bad port spec
+        legacy_links = self._register_links(c, primary)
         if primary == "bridge" and self.options.bridge == "none" and mode == "default":
             primary = "none"  # `bridge: none`: containers get a loopback-only namespace
         if primary is None:
@@ -578,8 +739,101 @@ class NetworkService:
             self._check_endpoint_config(net, config)
         for net, config, is_primary in wanted:
             ep = Endpoint(c.id, net.id, config=_clean_config(config), primary=is_primary)
+            if net.default_bridge:
+                ep.links = legacy_links
             self._endpoints[(c.id, net.id)] = ep
             self._rows.save_endpoint(ep.to_record())
+
+    def _register_links(self, c: Container, primary: str | None) -> list[list[str]]:
+        """HostConfig.Links outside user-defined networks (dockerd's registerLinks): each
+        child must exist (through `container:` modes) and not use the host's network; the
+        links are shown as `/child:/parent/alias` from then on. Returns [child id, alias]."""
+        values = list(c.host_config.get("Links") or [])
+        if not values:
+            return []
+        if primary is not None and primary not in PREDEFINED:
+            c.host_config["Links"] = None  # only the endpoint's aliases (EndpointSettings.Links)
+            return []
+        if primary == "host":
+            raise errdefs.InvalidParameter(_HOST_AND_LINKS)
+        assert self._container is not None, "bind_containers() was not called"
+        found: list[list[str]] = []
+        shown: list[str] = []
+        for value in values:
+            name, alias = links.parse_link(value)
+            ref = name
+            while True:
+                try:
+                    child = self._container(ref)
+                except errdefs.NotFound as exc:
+                    raise errdefs.InvalidParameter(
+                        f"could not get container for {name}: {exc.message}"
+                    ) from None
+                child_mode = str(child.host_config.get("NetworkMode") or "")
+                if not child_mode.startswith("container:"):
+                    break
+                ref = child_mode.split(":", 1)[1]
+            if child_mode == "host":
+                raise errdefs.InvalidParameter(_HOST_AND_LINKS)
+            found.append([child.id, alias])
+            shown.append(f"{child.name}:{c.name}/{alias}")
+        c.host_config["Links"] = shown
+        return found
+
+    def _live_child(self, child_id: str) -> tuple[Container, Endpoint] | None:
+        """A linked child and its live default-bridge endpoint; None once it was removed or
+        while it has no address there."""
+        assert self._container is not None
+        try:
+            child = self._container(child_id)
+        except errdefs.NotFound:
+            return None
+        ep = next(
+            (e for e in self._of(child_id) if self._networks[e.network_id].default_bridge), None
+        )
+        return (child, ep) if ep is not None and ep.ip else None
+
+    def link_env(self, c: Container) -> list[str]:
+        """The environment a starting container's legacy links give it (dockerd's
+        setupLinkedContainers): every child must be running on the default bridge."""
+        out: list[str] = []
+        for ep in self._of(c.id):
+            for child_id, alias in ep.links:
+                assert self._container is not None
+                try:
+                    child = self._container(child_id)
+                except errdefs.NotFound:
+                    continue  # removed since: dockerd drops the link with it
+                link_name = f"{c.name}/{alias}"
+                if not child.state.running:
+                    raise errdefs.System(
+                        f"Cannot link to a non running container: {child.name} AS {link_name}"
+                    )
+                live = self._live_child(child_id)
+                if live is None:
+                    raise errdefs.System(
+                        f"container {child_id} not attached to default bridge network"
+                    )
+                out += links.link_env(
+                    link_name,
+                    live[1].ip,
+                    child.config.get("Env") or [],
+                    child.config.get("ExposedPorts") or {},
+                )
+        return out
+
+    async def _write_link_hosts(self, ep: Endpoint) -> None:
+        """(Re)write a parent's /etc/hosts lines for its links, with the children's current
+        addresses (dockerd updates them when a child comes back with another address)."""
+        lines = []
+        for child_id, alias in ep.links:
+            live = self._live_child(child_id)
+            if live is not None:
+                child, child_ep = live
+                hostname = str(child.config.get("Hostname") or child.id[:12])
+                lines.append(links.hosts_line(child_ep.ip, alias, hostname, child.name.lstrip("/")))
+        await asyncio.to_thread(_hosts_edit, ep.hosts_path, ep.link_lines, lines)
+        ep.link_lines = lines
 
     def _check_endpoint_config(self, n: Network, config: dict[str, Any]) -> None:
         ipam = config.get("IPAMConfig") or {}
@@ -597,6 +851,8 @@ class NetworkService:
             raise errdefs.InvalidParameter(
                 "network-scoped alias is supported only for containers in user defined networks"
             )
+        for value in config.get("Links") or []:
+            links.parse_link(value)
 
     def on_remove(self, c: Container) -> None:
         for ep in self._of(c.id):
@@ -624,7 +880,7 @@ class NetworkService:
             await self._release(ep)
         ep.endpoint_id = secrets.token_hex(32)
         ep.netns = f"/proc/{pid}/ns/net"
-        if n.driver != "bridge":
+        if n.driver not in ADDRESSED:
             self._rows.save_endpoint(ep.to_record())
             self._events.publish(
                 "network", "connect", n.id, {"container": c.id, "name": n.name, "type": n.driver}
@@ -632,40 +888,50 @@ class NetworkService:
             return
         assert n.subnet is not None
         try:
-            async with self._lock:
-                wanted = str((ep.config.get("IPAMConfig") or {}).get("IPv4Address") or "")
-                addr = n.subnet.allocate(c.id, wanted)
-            ep.ip, ep.prefixlen = str(addr), n.subnet.subnet.prefixlen
-            ep.gateway = "" if n.internal else str(n.subnet.gateway)
-            ep.mac = str(ep.config.get("MacAddress") or "") or mac_for(addr)
+            await self._allocate(c, ep, n)
             index = len([e for e in self._of(c.id) if e.ifname])
             ep.ifname = f"eth{index}"
-            ep.host_ifname = "veth" + hashlib.sha256((c.id + n.id).encode()).hexdigest()[:7]
-            if ep.primary:
-                await self._publish(c, ep, n)
-            await asyncio.to_thread(
-                netlink.attach,
-                n.bridge,
-                ep.host_ifname,
-                ep.netns,
-                ep.ifname,
-                ep.ip,
-                ep.prefixlen,
-                ep.mac,
-                str(n.subnet.gateway),
-                ep.primary and not n.internal,
-                n.mtu,
+            suffix = hashlib.sha256((c.id + n.id).encode()).hexdigest()[:7]
+            addressing = netlink.Addressing(
+                ifname=ep.ifname,
+                mac=ep.mac,
+                address=ep.ip,
+                prefixlen=ep.prefixlen,
+                gateway=str(n.subnet.gateway),
+                default_route=ep.primary and not n.internal,
+                address6=ep.ip6,
+                prefixlen6=ep.prefixlen6,
+                gateway6=str(n.subnet6.gateway) if n.subnet6 is not None else "",
             )
+            if n.driver == "macvlan":  # no host side and no published ports (dockerd's)
+                ep.host_ifname = "mv" + suffix
+                await asyncio.to_thread(
+                    netlink.attach_macvlan, n.parent, ep.host_ifname, n.macvlan_mode, ep.netns,
+                    addressing,
+                )  # fmt: skip
+            else:
+                ep.host_ifname = "veth" + suffix
+                if ep.primary:
+                    await self._publish(c, ep, n)
+                await asyncio.to_thread(
+                    netlink.attach, n.bridge, ep.host_ifname, ep.netns, addressing, n.mtu
+                )
             if ep.ports:
-                await asyncio.to_thread(self._ipt.add_bridge, self._port_rules(n, ep))
+                await self._port_rules(n, ep, True)
             if ep.primary:
-                ep.hosts_line = f"{ep.ip}\t{c.config.get('Hostname') or c.id[:12]}\n"
+                hostname = c.config.get("Hostname") or c.id[:12]
+                ep.hosts_line = "".join(f"{ip}\t{hostname}\n" for ip in (ep.ip, ep.ip6) if ip)
                 ep.hosts_path = c.hosts_path
-                await asyncio.to_thread(_hosts_add, c.hosts_path, ep.hosts_line)
+                await asyncio.to_thread(_hosts_edit, c.hosts_path, ep.hosts_lines,
+                                        ep.hosts_lines)  # fmt: skip
+                if ep.links:
+                    await self._write_link_hosts(ep)
+            if n.default_bridge:
+                for parent in self._live(n):
+                    if parent.hosts_path and any(cid == c.id for cid, _ in parent.links):
+                        await self._write_link_hosts(parent)
             if n.user_defined:
-                aliases = list(ep.config.get("Aliases") or [])
-                hostname = str(c.config.get("Hostname") or "")
-                ep.dns_names = dns.member_names(c.name, aliases, c.id, hostname)
+                ep.dns_names = _dns_names(c, ep)
                 host = await asyncio.to_thread(read_host_resolv_conf)
                 ep.dns_servers = dns.forwarders(c.host_config.get("Dns") or [], host)
                 self._dns_add(ep)
@@ -681,12 +947,33 @@ class NetworkService:
             "network", "connect", n.id, {"container": c.id, "name": n.name, "type": n.driver}
         )
 
+    async def _allocate(self, c: Container, ep: Endpoint, n: Network) -> None:
+        """The endpoint's addresses (static ones from its IPAMConfig) and what follows from
+        them; each is recorded on the endpoint as soon as it is taken, so a failure later on
+        releases it."""
+        assert n.subnet is not None
+        wanted = ep.config.get("IPAMConfig") or {}
+        wanted6 = str(wanted.get("IPv6Address") or "")
+        if wanted6 and n.subnet6 is None:
+            raise errdefs.InvalidParameter(
+                f"no configured subnet or ip-range contain the IP address {wanted6}"
+            )
+        async with self._lock:
+            addr = n.subnet.allocate(c.id, str(wanted.get("IPv4Address") or ""))
+            ep.ip, ep.prefixlen = str(addr), n.subnet.subnet.prefixlen
+            if n.subnet6 is not None:
+                ep.ip6 = str(n.subnet6.allocate(c.id, wanted6))
+                ep.prefixlen6 = n.subnet6.subnet.prefixlen
+        ep.gateway = "" if n.internal else str(n.subnet.gateway)
+        ep.gateway6 = "" if n.internal or n.subnet6 is None else str(n.subnet6.gateway)
+        ep.mac = str(ep.config.get("MacAddress") or "") or mac_for(addr)
+
     async def _publish(self, c: Container, ep: Endpoint, n: Network) -> None:
         specs = ports.port_specs(c.config, c.host_config)
         if not specs:
             return
         default_ip = n.options.get(OPT_HOST_IP, "")
-        if default_ip:
+        if default_ip not in ("", "0.0.0.0"):  # 0.0.0.0 is the default: IPv6 too
             specs = [
                 s if s.host_ip else ports.PortSpec(s.container_port, s.proto, default_ip,
                                                    s.host_start, s.host_end)
@@ -694,7 +981,7 @@ class NetworkService:
             ]  # fmt: skip
         try:
             bindings, proxies = await ports.publish(
-                specs, self._allocator, c.id, ep.ip, self.options.userland_proxy
+                specs, self._allocator, c.id, ep.ip, self.options.userland_proxy, ep.ip6
             )
         except errdefs.EngineError as exc:
             raise errdefs.System(
@@ -704,15 +991,20 @@ class NetworkService:
         ep.ports = [b.to_record() for b in bindings]
         self._proxies[c.id] = proxies
 
-    def _port_rules(
-        self, n: Network, ep: Endpoint, bindings: list[ports.Binding] | None = None
-    ) -> list[iptables.Rule]:
-        rules: list[iptables.Rule] = []
-        for b in bindings if bindings is not None else ep.bindings():
-            rules += iptables.port_rules(
-                n.bridge, ep.ip, b.proto, b.host_ip, b.host_port, b.container_port
-            )
-        return rules
+    async def _port_rules(
+        self, n: Network, ep: Endpoint, add: bool, bindings: list[ports.Binding] | None = None
+    ) -> None:
+        """Add (or remove) the rules of the endpoint's bindings: iptables ones for its IPv4
+        bindings, ip6tables ones towards its IPv6 address for the [::] ones."""
+        for ipt, address in ((self._ipt, ep.ip), (self._ip6t, ep.ip6)):
+            rules: list[iptables.Rule] = []
+            for b in bindings if bindings is not None else ep.bindings():
+                if ports.is_v6(b.host_ip) == (ipt.version == 6):
+                    rules += iptables.port_rules(
+                        n.bridge, address, b.proto, b.host_ip, b.host_port, b.container_port
+                    )
+            if rules:
+                await asyncio.to_thread(ipt.add_bridge if add else ipt.remove, rules)
 
     async def _release(self, ep: Endpoint) -> None:
         """Undo whatever of an endpoint is live (each step tolerates it never happened)."""
@@ -727,15 +1019,22 @@ class NetworkService:
             self._allocator.release_owner(ep.container_id)
         if n is not None and ep.ports and ep.ip:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self._ipt.remove, self._port_rules(n, ep))
-        if ep.host_ifname:
+                await self._port_rules(n, ep, False)
+        if ep.host_ifname and n is not None and n.driver == "macvlan":
+            with contextlib.suppress(Exception):  # gone with the namespace if the task died
+                await asyncio.to_thread(netlink.detach_in_netns, ep.netns, ep.ifname)
+        elif ep.host_ifname:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(netlink.delete_link, ep.host_ifname)
-        if ep.hosts_line:
+        if ep.hosts_path:
             with contextlib.suppress(OSError):
-                await asyncio.to_thread(_hosts_remove_for, ep)
+                await asyncio.to_thread(
+                    _hosts_edit, ep.hosts_path, [*ep.hosts_lines, *ep.link_lines], []
+                )
         if n is not None and n.subnet is not None and ep.ip:
             n.subnet.release(ep.ip)
+        if n is not None and n.subnet6 is not None and ep.ip6:
+            n.subnet6.release(ep.ip6)
         had = bool(ep.endpoint_id)
         ep.clear_live()
         if (ep.container_id, ep.network_id) in self._endpoints:
@@ -757,10 +1056,20 @@ class NetworkService:
         n = self._networks.get(ep.network_id)
         if n is None or not ep.dns_names or not ep.ip:
             return
+        aliases = tuple(links.parse_link(v)[::-1] for v in ep.config.get("Links") or [])
         member = dns.Member(
-            ep.container_id, n.id, n.name, ep.ip, tuple(ep.dns_names), internal=n.internal
+            ep.container_id, n.id, n.name, ep.ip, tuple(ep.dns_names), n.internal, aliases, ep.ip6
         )
         self.dns.resolver.add(member)
+
+    def rename(self, c: Container) -> None:
+        """After `docker rename`: a running container's embedded-DNS names follow (libnetwork's
+        sandbox Rename), so the new name resolves and the old one no longer does."""
+        for ep in self._of(c.id):
+            if ep.dns_names:
+                ep.dns_names = _dns_names(c, ep)
+                self._rows.save_endpoint(ep.to_record())
+                self._dns_add(ep)
 
     async def _dns_serve(self, container_id: str, pid: int) -> None:
         """Start the container's embedded DNS server if it is on a user-defined network."""
@@ -824,22 +1133,45 @@ class NetworkService:
         self._rows.delete_endpoint(c.id, n.id)
 
 
+def _subnet_for(
+    configs: list[dict[str, Any]], pools: tuple[Pool, ...], taken: list[IPNetwork], version: int
+) -> Subnet:
+    """A new network's subnet of one IP version: the one asked for (not overlapping any other
+    network's), else the first free one of the pools."""
+    if configs and configs[0].get("Subnet"):
+        subnet = Subnet.from_config(configs[0])
+        if any(subnet.subnet.overlaps(t) for t in taken if t.version == version):  # type: ignore[arg-type]
+            raise errdefs.Forbidden("Pool overlaps with other one on this address space")
+        return subnet
+    if configs and (configs[0].get("IPRange") or configs[0].get("Gateway")):
+        raise errdefs.InvalidParameter(
+            "invalid pool request: ip-range or gateway requires a subnet"
+        )
+    return Subnet.from_config({"Subnet": str(pick_subnet(pools, taken, version))})
+
+
 def _clean_config(config: dict[str, Any]) -> dict[str, Any]:
     keep = ("IPAMConfig", "Links", "Aliases", "DriverOpts", "MacAddress")
     return {k: config[k] for k in keep if config.get(k)}
 
 
-def _hosts_add(path: str, line: str) -> None:
+_HOST_AND_LINKS = (
+    "conflicting options: host type networking can't be used with links. "
+    "This would result in undefined behavior"
+)
+
+
+def _dns_names(c: Container, ep: Endpoint) -> list[str]:
+    aliases = list(ep.config.get("Aliases") or [])
+    return dns.member_names(c.name, aliases, c.id, str(c.config.get("Hostname") or ""))
+
+
+def _hosts_edit(path: str, drop: list[str], append: list[str]) -> None:
+    """Remove these lines from a container's /etc/hosts, then append those (the container's
+    own line, its links' lines)."""
     if not path:
         return
     p = Path(path)
     text = p.read_text() if p.exists() else ""
-    lines = [x for x in text.splitlines(keepends=True) if x != line]
-    p.write_text("".join(lines) + line)
-
-
-def _hosts_remove_for(ep: Endpoint) -> None:
-    p = Path(ep.hosts_path)
-    if ep.hosts_path and p.exists():
-        text = p.read_text()
-        p.write_text("".join(x for x in text.splitlines(keepends=True) if x != ep.hosts_line))
+    kept = [x for x in text.splitlines(keepends=True) if x not in drop]
+    p.write_text("".join(kept + append))

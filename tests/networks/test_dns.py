@@ -72,6 +72,30 @@ def test_ptr():
     assert _ask(r, WEB, "2.0.31.172.in-addr.arpa", "PTR") is None  # another network's
 
 
+def _dual_stack() -> dns.Resolver:
+    r = dns.Resolver()
+    r.add(dns.Member(WEB, "n6", "six", "172.33.0.2", ("web",), ip6="fd00:6::2"))
+    r.add(dns.Member(DB, "n6", "six", "172.33.0.3", ("db", "svc"), ip6="fd00:6::3"))
+    r.add(dns.Member(OTHER, "n6", "six", "172.33.0.4", ("other", "svc"), ip6="fd00:6::4"))
+    return r
+
+
+def test_aaaa_and_a_answer_each_family_only():
+    r = _dual_stack()
+    assert _ips(_ask(r, WEB, "db", "AAAA")) == ["fd00:6::3"]
+    assert _ips(_ask(r, WEB, "db.six", "A")) == ["172.33.0.3"]
+    seen = [_ips(_ask(r, WEB, "svc", "AAAA")) for _ in range(4)]
+    assert all(sorted(s) == ["fd00:6::3", "fd00:6::4"] for s in seen)
+    assert {s[0] for s in seen} == {"fd00:6::3", "fd00:6::4"}  # round robin within AAAA
+
+
+def test_ipv6_ptr():
+    r = _dual_stack()
+    name = ".".join(reversed("fd000006000000000000000000000003")) + ".ip6.arpa"
+    reply = _ask(r, WEB, name, "PTR")
+    assert reply is not None and str(reply.rr[0].rdata) == "db.six."
+
+
 def test_internal_networks_never_forward():
     r = _resolver()
     assert not r.may_forward(SECRET)
@@ -171,3 +195,12 @@ async def test_tcp_queries_are_length_prefixed():
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_link_alias_is_the_linking_containers_own():
+    r = _resolver()
+    r.add(dns.Member(OTHER, "n1", "front", "172.30.0.9", ("other",), links=(("cache", "db"),)))
+    assert _ips(_ask(r, OTHER, "cache")) == ["172.30.0.3"]
+    assert _ips(_ask(r, OTHER, "cache.front")) == ["172.30.0.3"]
+    assert _ask(r, WEB, "cache") is None  # nobody else's name: forwarded
+    assert _ask(r, OTHER, "cache.back") is None  # the alias is on front only

@@ -3,7 +3,16 @@ import ipaddress
 import pytest
 
 from dockerpy_engine import errdefs
-from dockerpy_engine.networks.ipam import DEFAULT_POOLS, Subnet, mac_for, parse_pools, pick_subnet
+from dockerpy_engine.networks.ipam import (
+    DEFAULT_POOLS,
+    Pool,
+    Subnet,
+    mac_for,
+    parse_pools,
+    pick_subnet,
+    ula_pool,
+    version_of,
+)
 
 N = ipaddress.IPv4Network
 
@@ -67,3 +76,40 @@ def test_bad_configs():
 
 def test_mac_is_02_42_and_the_address():
     assert mac_for(ipaddress.IPv4Address("172.17.0.2")) == "02:42:ac:11:00:02"
+
+
+def test_ipv6_subnet_allocation_has_no_broadcast_and_checks_family():
+    s = Subnet.from_config({"Subnet": "fd00:1::/126", "AuxiliaryAddresses": {"r": "fd00:1::2"}})
+    assert s.version == 6 and str(s.gateway) == "fd00:1::1"
+    assert str(s.allocate("a")) == "fd00:1::3"  # the last one too: IPv6 has no broadcast
+    with pytest.raises(errdefs.Forbidden, match="no available IPv6"):
+        s.allocate("b")
+    assert str(s.allocate("a", "fd00:1::3")) == "fd00:1::3"
+    with pytest.raises(errdefs.InvalidParameter, match="not an IPv6 address"):
+        s.allocate("b", "10.0.0.1")
+    with pytest.raises(errdefs.InvalidParameter, match="no configured subnet"):
+        s.allocate("b", "fd00:2::1")
+    with pytest.raises(errdefs.InvalidParameter, match="not an IPv4 address"):
+        Subnet.from_config({"Subnet": "10.0.0.0/24", "Gateway": "fd00::1"})
+    with pytest.raises(errdefs.InvalidParameter, match="parent subnet is an IPv6 block"):
+        Subnet.from_config({"Subnet": "fd00::/64", "IPRange": "10.0.0.0/25"})
+
+
+def test_ula_pool_is_dockerds_derivation():
+    # the low 40 bits of sha256("engine")[:8] are 0x25068608ef: fd + those, as a /48 of /64s
+    pool = ula_pool("engine")
+    assert pool == Pool(ipaddress.IPv6Network("fd25:686:8ef::/48"), 64)
+    assert ula_pool("other") != pool
+    first = pick_subnet([pool], [], 6)
+    assert first == ipaddress.IPv6Network("fd25:686:8ef::/64")
+    assert pick_subnet([pool], [first], 6) == ipaddress.IPv6Network("fd25:686:8ef:1::/64")
+
+
+def test_pools_keep_their_families_apart():
+    pools = parse_pools([{"base": "10.10.0.0/24", "size": 24}, {"base": "fd00:9::/63", "size": 64}])
+    v6 = ipaddress.IPv6Network
+    assert pick_subnet(pools, [v6("fd00:9::/64")], 6) == v6("fd00:9:0:1::/64")
+    assert pick_subnet(pools, [v6("fd00:9::/64")], 4) == N("10.10.0.0/24")  # no false overlap
+    with pytest.raises(errdefs.Forbidden, match="non-overlapping IPv6 address pool"):
+        pick_subnet(DEFAULT_POOLS, [], 6)
+    assert version_of({"Subnet": "fd00::/64"}) == 6 and version_of({"Gateway": "10.0.0.1"}) == 4

@@ -64,3 +64,29 @@ async def test_publish_clash_message_and_nothing_left():
     assert not any(owner == "c2" for owner in a._used.values())
     for proxy in proxies:
         await proxy.close()
+
+
+def test_allocator_wildcards_stay_within_their_family():
+    a = PortAllocator()
+    a.take("0.0.0.0", "tcp", 8080, "c1")
+    assert not a.in_use("::", "tcp", 8080) and not a.in_use("::1", "tcp", 8080)
+    a.take("::", "tcp", 8080, "c1")
+    assert a.in_use("::1", "tcp", 8080) and a.in_use("fd00::1", "tcp", 8080)
+    a.release_owner("c1")
+    a.take("::1", "tcp", 8080, "c2")
+    assert a.in_use("::", "tcp", 8080) and not a.in_use("0.0.0.0", "tcp", 8080)
+
+
+async def test_publish_on_an_ipv6_address_needs_one_in_the_container():
+    a = PortAllocator()
+    spec = PortSpec(80, "tcp", "::1", 0, 0)
+    with pytest.raises(errdefs.InvalidParameter, match="no IPv6 address"):
+        await ports.publish([spec], a, "c1", "127.0.0.1", False)
+    bindings, proxies = await ports.publish([spec], a, "c1", "127.0.0.1", False, "fd00::2")
+    assert [(b.host_ip, b.container_port) for b in bindings] == [("::1", 80)]
+    port = bindings[0].host_port
+    clash = PortSpec(80, "tcp", "::", port, port)
+    with pytest.raises(errdefs.System, match=rf"Bind for \[::\]:{port} failed: port is already"):
+        await ports.publish([clash], a, "c2", "127.0.0.1", False, "fd00::3")
+    for proxy in proxies:
+        await proxy.close()
