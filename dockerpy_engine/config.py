@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,12 +41,31 @@ class DaemonConfig:
     ip_forward: bool = True
     default_address_pools: list[dict[str, Any]] = field(default_factory=list)
     userland_proxy: bool = True
+    ipv6: bool = False  # IPv6 on the default bridge (fixed-cidr-v6, else the ULA pool)
+    fixed_cidr_v6: str = ""
+    ip6tables: bool = True  # dockerd 27+'s default
     # registries (dockerd's keys; registry-mirrors may also be a {"host": [urls]} map)
     registry_mirrors: list[str] | dict[str, list[str]] = field(default_factory=list)
     insecure_registries: list[str] = field(default_factory=list)
     max_concurrent_downloads: int = 3
     max_concurrent_uploads: int = 5
     max_download_attempts: int = 5
+    labels: list[str] = field(default_factory=list)
+    # the API over TCP (dockerd's keys); None: not given, which `resolve_tls` settles
+    tls: bool | None = None
+    tlsverify: bool | None = None
+    tlscacert: str = ""
+    tlscert: str = ""
+    tlskey: str = ""
+    metrics_addr: str = ""
+    # what the command line set, by destination: a SIGHUP reload refuses a file that sets any
+    # of them too, as the start did
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tls_client_auth(self) -> bool:
+        """Mutual TLS: clients must show a certificate signed by --tlscacert."""
+        return bool(self.tls) and self.tlsverify is not False
 
 
 # flag destination → daemon.json key (dockerd's names)
@@ -68,13 +88,35 @@ _FILE_KEYS = {
     "ip_forward": "ip-forward",
     "default_address_pools": "default-address-pools",
     "userland_proxy": "userland-proxy",
+    "ipv6": "ipv6",
+    "fixed_cidr_v6": "fixed-cidr-v6",
+    "ip6tables": "ip6tables",
     "registry_mirrors": "registry-mirrors",
     "insecure_registries": "insecure-registries",
     "max_concurrent_downloads": "max-concurrent-downloads",
     "max_concurrent_uploads": "max-concurrent-uploads",
     "max_download_attempts": "max-download-attempts",
+    "labels": "labels",
+    "tls": "tls",
+    "tlsverify": "tlsverify",
+    "tlscacert": "tlscacert",
+    "tlscert": "tlscert",
+    "tlskey": "tlskey",
+    "metrics_addr": "metrics-addr",
 }
 _PATHS = {"data_root", "exec_root", "pidfile"}
+# What SIGHUP changes (dockerd's daemon.Reload, plus log-level)
+RELOADABLE = (
+    "debug",
+    "log_level",
+    "labels",
+    "registry_mirrors",
+    "insecure_registries",
+    "live_restore",
+    "max_concurrent_downloads",
+    "max_concurrent_uploads",
+    "max_download_attempts",
+)
 _LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 
 
@@ -99,13 +141,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bip", dest="bip", help="the default bridge's address (CIDR)")
     p.add_argument("--default-address-pool", dest="default_address_pools", action="append",
                    type=_pool_flag, help="base=CIDR,size=N")  # fmt: skip
-    for flag in ("iptables", "ip-forward", "userland-proxy"):
+    p.add_argument("--fixed-cidr-v6", dest="fixed_cidr_v6", help="IPv6 subnet of the bridge")
+    for flag in ("iptables", "ip-forward", "userland-proxy", "ipv6", "ip6tables"):
         p.add_argument(f"--{flag}", dest=flag.replace("-", "_"), type=_flag_bool, nargs="?",
                        const=True)  # fmt: skip
     p.add_argument("--registry-mirror", dest="registry_mirrors", action="append")
     p.add_argument("--insecure-registry", dest="insecure_registries", action="append")
     for flag in ("max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts"):
         p.add_argument(f"--{flag}", dest=flag.replace("-", "_"), type=int)
+    p.add_argument("--label", dest="labels", action="append", help="engine label (key=value)")
+    for flag in ("tls", "tlsverify"):
+        p.add_argument(f"--{flag}", dest=flag, type=_flag_bool, nargs="?", const=True)
+    p.add_argument("--tlscacert", dest="tlscacert", help="trust certs signed only by this CA")
+    p.add_argument("--tlscert", dest="tlscert", help="the server's TLS certificate")
+    p.add_argument("--tlskey", dest="tlskey", help="the server's TLS key")
+    p.add_argument("--metrics-addr", dest="metrics_addr", help="serve Prometheus metrics here")
     p.add_argument("--validate", action="store_true", help="check the configuration and exit")
     p.add_argument("-v", "--version", action="store_true")
     return p
@@ -117,11 +167,51 @@ def parse(argv: list[str]) -> tuple[DaemonConfig, argparse.Namespace]:
     config = DaemonConfig()
     explicit_file = args.config_file is not None
     config.config_file = Path(args.config_file) if explicit_file else DEFAULT_CONFIG_FILE
-    file_values = _read_file(config.config_file, required=explicit_file)
     flags = {dest: getattr(args, dest) for dest in _FILE_KEYS if getattr(args, dest) is not None}
+    config.flags = flags
+    file_values = _file_values(config, required=explicit_file)
+    for dest in _FILE_KEYS:
+        value = flags.get(dest, file_values.get(dest))
+        if value is None:
+            continue
+        setattr(config, dest, Path(value) if dest in _PATHS else value)
+    config.log_opts = _log_opts(config.log_opts)
+    _check_transfers(config)
+    _check_labels(config.labels)
+    resolve_tls(config)
+    if config.debug:
+        config.log_level = "debug"
+    return config, args
+
+
+def reloadable_values(config: DaemonConfig) -> dict[str, Any]:
+    """The file's settings that SIGHUP applies (by destination), checked as at start.
+
+    As dockerd's config.Reload: the file alone is read again (a key it no longer has keeps
+    its running value), a key also given as a flag is the same error as at start, and a
+    missing file is an error only when --config-file named it.
+    """
+    values = _file_values(config, required=config.config_file != DEFAULT_CONFIG_FILE)
+    trial = DaemonConfig()
+    for dest in RELOADABLE:
+        if dest in values:
+            setattr(trial, dest, values[dest])
+    _check_transfers(trial)
+    _check_labels(trial.labels)
+    for dest in ("debug", "live_restore"):
+        if not isinstance(getattr(trial, dest), bool):
+            raise ConfigError(f"invalid {_FILE_KEYS[dest]}: {getattr(trial, dest)!r}")
+    if trial.log_level not in _LOG_LEVELS:
+        raise ConfigError(f"invalid log-level: {trial.log_level!r}")
+    return {dest: values[dest] for dest in RELOADABLE if dest in values}
+
+
+def _file_values(config: DaemonConfig, required: bool) -> dict[str, Any]:
+    """The file's settings by destination, after dockerd's flag-and-file clash check."""
+    file_values = _read_file(config.config_file, required=required)
     clashes = [
         f"{_FILE_KEYS[dest]}: (from flag: {value}, from file: {file_values[_FILE_KEYS[dest]]})"
-        for dest, value in flags.items()
+        for dest, value in config.flags.items()
         if _FILE_KEYS[dest] in file_values
     ]
     if clashes:
@@ -129,16 +219,24 @@ def parse(argv: list[str]) -> tuple[DaemonConfig, argparse.Namespace]:
             "the following directives are specified both as a flag and in the configuration "
             "file: " + ", ".join(clashes)
         )
-    for dest, key in _FILE_KEYS.items():
-        value = flags.get(dest, file_values.get(key))
-        if value is None:
-            continue
-        setattr(config, dest, Path(value) if dest in _PATHS else value)
-    config.log_opts = _log_opts(config.log_opts)
-    _check_transfers(config)
-    if config.debug:
-        config.log_level = "debug"
-    return config, args
+    return {dest: file_values[key] for dest, key in _FILE_KEYS.items() if key in file_values}
+
+
+def resolve_tls(config: DaemonConfig) -> None:
+    """dockerd's rules: any tlsverify turns TLS on; tls without tlsverify verifies clients
+    (`--tls` alone is mutual TLS; server-only TLS is `--tlsverify=false`); with TLS on, unset
+    certificate paths default to ca.pem, cert.pem and key.pem in $DOCKER_CERT_PATH (else
+    ~/.docker)."""
+    if config.tlsverify is not None:
+        config.tls = True
+    if config.tlsverify is None and config.tls is not None:
+        config.tlsverify = config.tls
+    if not config.tls:
+        return
+    cert_dir = Path(os.environ.get("DOCKER_CERT_PATH") or Path.home() / ".docker")
+    for dest, name in (("tlscacert", "ca.pem"), ("tlscert", "cert.pem"), ("tlskey", "key.pem")):
+        if not getattr(config, dest):
+            setattr(config, dest, str(cert_dir / name))
 
 
 def _read_file(path: Path, required: bool) -> dict[str, Any]:
@@ -187,6 +285,22 @@ def _check_transfers(config: DaemonConfig) -> None:
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise ConfigError(f"invalid {name.replace('_', ' ')}: {value}")
+
+
+def _check_labels(labels: object) -> None:
+    """dockerd's label rules: `key=value` strings, and one value per key."""
+    if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
+        raise ConfigError("labels must be a list of key=value strings")
+    seen: dict[str, str] = {}
+    for label in labels:
+        key, sep, value = label.partition("=")
+        if not sep:
+            raise ConfigError(f"bad attribute format: {label}")
+        if not key.strip():
+            raise ConfigError(f"invalid label '{label}': empty name")
+        if key in seen and seen[key] != value:
+            raise ConfigError(f"conflict labels for {key}={value} and {key}={seen[key]}")
+        seen[key] = value
 
 
 def _log_opts(value: object) -> dict[str, str]:

@@ -1,7 +1,9 @@
-"""dockerpyd: start-up, serving, and an orderly shutdown.
+"""dockerpyd: start-up, serving, reloads, and an orderly shutdown.
 
-Order of start: pid file → containerd (ours, unless --containerd) → database and stores →
-reconcile containers with containerd → listen. Shutdown runs it backwards on SIGTERM/SIGINT.
+Order of start: check the configuration → pid file → API sockets (bound, not yet served) →
+containerd (ours, unless --containerd) → database and stores → reconcile containers with
+containerd → serve, and tell systemd READY=1. SIGHUP reloads the configuration file
+(reload.py); SIGTERM/SIGINT run the start backwards.
 """
 
 from __future__ import annotations
@@ -9,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import grp
 import logging
 import os
 import signal
-import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
-from . import __version__
+from . import __version__, sdnotify
 from .api import build_app
+from .api.middleware import request_timing
 from .config import ConfigError, DaemonConfig, parse
 from .containers.exec import ExecService
 from .containers.logdrivers import OptionError, check_log_config
@@ -34,11 +36,24 @@ from .distribution import (
 )
 from .events import EventBus
 from .images import ImageStore
+from .listeners import (
+    Host,
+    Listener,
+    ListenerError,
+    api_warnings,
+    check_tcp_security,
+    open_listeners,
+    parse_host,
+    server_tls_context,
+)
+from .memory import trim_heap_forever
+from .metrics import Metrics, metrics_app, split_address
 from .networks import NetworkOptions, NetworkService
-from .networks.ipam import parse_pools
+from .networks.ipam import Pool, parse_pools
+from .reload import Reloader, set_log_level
 from .runtime import ContainerdRuntime, ManagedContainerd
 from .store import Database
-from .system import SystemService
+from .system import SystemService, daemon_id
 from .volumes import VolumeService
 
 log = logging.getLogger("dockerpyd")
@@ -79,41 +94,25 @@ def _claim_pidfile(path: Path) -> None:
     tmp.rename(path)
 
 
-def _unix_path(host: str) -> str:
-    if not host.startswith("unix://"):
-        raise StartupError(f"only unix:// hosts are supported for now, not {host}")
-    return host[len("unix://") :]
+@dataclass(slots=True)
+class Checked:
+    """What checking the configuration produced, for the start to use."""
+
+    hosts: list[Host]
+    registries: RegistryConfig
+    pools: tuple[Pool, ...]
+    metrics_addr: tuple[str, int] | None
 
 
-def _claim_socket(path: str) -> None:
-    """Refuse to steal the socket of a live daemon; clear a stale one."""
-    if not os.path.exists(path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return
-    probe = socket.socket(socket.AF_UNIX)
+def check(config: DaemonConfig) -> Checked:
+    """Everything --validate checks, which is everything the start could refuse before it
+    touches the machine: hosts, TLS files, registries, address pools, the log config."""
     try:
-        probe.connect(path)
-    except OSError:
-        os.unlink(path)
-        return
-    finally:
-        probe.close()
-    raise StartupError(f"another daemon is already serving {path}; choose another with -H")
-
-
-def _socket_permissions(path: str, group: str) -> None:
-    """0660 owned by the configured group when it exists (dockerd's docker group rule)."""
-    gid = 0
-    with contextlib.suppress(KeyError):
-        gid = grp.getgrnam(group).gr_gid
-    os.chown(path, 0, gid)
-    os.chmod(path, 0o660)
-
-
-async def serve(config: DaemonConfig) -> None:
-    config.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
-    config.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    socket_paths = [_unix_path(h) for h in config.hosts]
+        hosts = [parse_host(h, bool(config.tls)) for h in config.hosts]
+        server_tls_context(config)
+        check_tcp_security(config, hosts)
+    except ListenerError as exc:
+        raise StartupError(str(exc)) from None
     try:
         registries = RegistryConfig(
             config.registry_mirrors,
@@ -122,8 +121,42 @@ async def serve(config: DaemonConfig) -> None:
         )
     except (RegistryConfigError, ValueError, TypeError) as exc:
         raise StartupError(f"invalid registry configuration: {exc}") from None
-    for path in socket_paths:
-        _claim_socket(path)
+    try:
+        pools = parse_pools(config.default_address_pools)
+    except ValueError as exc:
+        raise StartupError(f"invalid default-address-pools: {exc}") from None
+    if config.log_opts:  # dockerd checks the default log config when it has options
+        try:
+            check_log_config({"Type": config.log_driver, "Config": config.log_opts})
+        except OptionError as exc:
+            raise StartupError(f"failed to set log opts: {exc}") from None
+    try:
+        metrics_addr = split_address(config.metrics_addr) if config.metrics_addr else None
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    return Checked(hosts, registries, pools, metrics_addr)
+
+
+async def serve(config: DaemonConfig, checked: Checked, notifier: sdnotify.Notifier) -> None:
+    config.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
+    config.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        listeners = open_listeners(config, checked.hosts)
+    except ListenerError as exc:
+        raise StartupError(f"failed to load listeners: {exc}") from None
+    try:
+        await _serve_on(config, checked, listeners, notifier)
+    finally:
+        for listener in listeners:
+            listener.close()
+
+
+async def _serve_on(
+    config: DaemonConfig,
+    checked: Checked,
+    listeners: list[Listener],
+    notifier: sdnotify.Notifier,
+) -> None:
     managed: ManagedContainerd | None = None
     address = config.containerd
     if not address:
@@ -142,16 +175,12 @@ async def serve(config: DaemonConfig) -> None:
     await images.load_state()
     distribution = DistributionService(
         images,
-        registries,
+        checked.registries,
         max_concurrent_downloads=config.max_concurrent_downloads or 3,
         max_concurrent_uploads=config.max_concurrent_uploads or 5,
         max_download_attempts=config.max_download_attempts,
         on_event=images.log_event,  # with the image's labels, as dockerd's LogImageEvent
     )
-    try:
-        pools = parse_pools(config.default_address_pools)
-    except ValueError as exc:
-        raise StartupError(f"invalid default-address-pools: {exc}") from None
     networks = NetworkService(
         db,
         events,
@@ -160,8 +189,12 @@ async def serve(config: DaemonConfig) -> None:
             bip=config.bip,
             iptables=config.iptables,
             ip_forward=config.ip_forward,
-            pools=pools,
+            pools=checked.pools,
             userland_proxy=config.userland_proxy,
+            ipv6=config.ipv6,
+            fixed_cidr_v6=config.fixed_cidr_v6,
+            ip6tables=config.ip6tables,
+            host_id=daemon_id(config.data_root),
         ),
     )
     await networks.load()  # bridges and rules before any container starts
@@ -178,6 +211,7 @@ async def serve(config: DaemonConfig) -> None:
         networks=networks,
         volumes=volumes,
     )
+    networks.bind_containers(containers.get)  # legacy links look their children up
     await asyncio.to_thread(cleanup_stale, config.data_root / "containers")  # cp views
     await containers.load()
     await networks.restore(containers.running_pid)
@@ -186,54 +220,82 @@ async def serve(config: DaemonConfig) -> None:
         containers,
         images,
         runtime,
-        config.data_root,
+        config,
         await runtime.version(),
-        config.debug,
-        config.live_restore,
         events,
+        warnings=api_warnings(config, checked.hosts),
     )
+    metrics = Metrics()
+    metrics.watch(containers, lambda: events.listener_count, system.engine_id)
     access_log = logging.getLogger("dockerpyd.api") if config.debug else None
+    app = build_app(
+        containers=containers,
+        execs=execs,
+        images=images,
+        system=system,
+        events=events,
+        networks=networks,
+        volumes=volumes,
+        distribution=distribution,
+    )
+    app.middlewares.insert(0, request_timing(metrics.observe_request))
     # handler_cancellation: a client that hangs up ends its long poll (wait, logs -f) instead
     # of leaving it parked until the container exits; state changes are shielded in services.
     runner = web.AppRunner(
-        build_app(
-            containers=containers,
-            execs=execs,
-            images=images,
-            system=system,
-            events=events,
-            networks=networks,
-            volumes=volumes,
-            distribution=distribution,
-        ),
-        access_log=access_log,
-        handler_cancellation=True,
-        shutdown_timeout=5.0,
+        app, access_log=access_log, handler_cancellation=True, shutdown_timeout=5.0
     )
     await runner.setup()
-    for path in socket_paths:
-        await web.UnixSite(runner, path).start()
-        _socket_permissions(path, config.group)
-    log.info("API listening on %s", ", ".join(socket_paths))
+    metrics_runner: web.AppRunner | None = None
+    if checked.metrics_addr is not None:
+        metrics_runner = web.AppRunner(metrics_app(metrics), access_log=None)
+        await metrics_runner.setup()
+        try:
+            await web.TCPSite(metrics_runner, *checked.metrics_addr).start()
+        except OSError as exc:
+            await metrics_runner.cleanup()
+            await runner.cleanup()
+            raise StartupError(f"failed to start metrics server: {exc}") from None
+        log.info("metrics API listening on %s", config.metrics_addr)
+        metrics.start_lag_probe()
+
+    def apply(new: DaemonConfig, registries: RegistryConfig) -> None:
+        containers.live_restore = new.live_restore
+        distribution.reconfigure(
+            registries,
+            max_concurrent_downloads=new.max_concurrent_downloads,
+            max_concurrent_uploads=new.max_concurrent_uploads,
+            max_download_attempts=new.max_download_attempts,
+        )
+
+    reloader = Reloader(config, events, system.engine_id, apply)
+    for listener in listeners:
+        await web.SockSite(runner, listener.sock, ssl_context=listener.tls).start()
+        log.info("API listen on %s", listener.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reloader.reload)
+    notifier.notify(sdnotify.READY)
+    trimmer = asyncio.create_task(trim_heap_forever())
     try:
         await stop.wait()
     finally:
         log.info("shutting down")
+        trimmer.cancel()
+        notifier.notify(sdnotify.STOPPING)
+        loop.remove_signal_handler(signal.SIGHUP)
         await containers.shutdown()  # ends long polls (wait, logs -f, attach) first
         events.close()
+        await metrics.stop()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runner.cleanup()
         await distribution.close()
         await runtime.close()
         if managed is not None:
             await managed.stop()
         db.close()
-        for path in socket_paths:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,24 +307,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.version:
         print(f"dockerpyd version {__version__}")
         return 0
-    if config.log_opts:  # dockerd checks the default log config when it has options
-        try:
-            check_log_config({"Type": config.log_driver, "Config": config.log_opts})
-        except OptionError as exc:
-            print(f"dockerpyd: failed to set log opts: {exc}", file=sys.stderr)
-            return 1
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    set_log_level(config.log_level)
+    try:
+        checked = check(config)
+    except StartupError as exc:
+        print(f"dockerpyd: {exc}", file=sys.stderr)
+        return 1
     if args.validate:
-        print("configuration OK")
+        print("configuration OK", file=sys.stderr)  # dockerd's words, on stderr as its
         return 0
-    level = {"warn": "WARNING", "fatal": "CRITICAL"}.get(config.log_level, config.log_level)
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         _claim_pidfile(config.pidfile)
     except StartupError as exc:
         log.error("%s", exc)
         return 1
+    notifier = sdnotify.Notifier.from_environment()  # before any child could inherit it
     _become_subreaper()
     _few_malloc_arenas()
     try:
@@ -272,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # uvloop is a speed-up, not a requirement
         runner = asyncio.run
     try:
-        runner(serve(config))
+        runner(serve(config, checked, notifier))
     except StartupError as exc:
         log.error("%s", exc)
         return 1

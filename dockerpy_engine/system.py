@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import DaemonConfig
 from .containers.logdrivers import driver_names
 from .containers.service import ContainerService
 from .containers.types import now_rfc3339
@@ -90,22 +91,26 @@ class SystemService:
         containers: ContainerService,
         images: ImageStore,
         runtime: ContainerdRuntime,
-        data_root: Path,
+        config: DaemonConfig,
         containerd_version: str,
-        debug: bool,
-        live_restore: bool,
         events: EventBus,
+        warnings: list[str] | None = None,
     ) -> None:
         self._containers = containers
         self._images = images
         self._runtime = runtime
-        self._data_root = data_root
+        self._config = config  # the live one: a reload (SIGHUP) changes it in place
+        self._data_root = data_root = config.data_root
         self._containerd_version = containerd_version
-        self._debug = debug
-        self._live_restore = live_restore
+        self._warnings = warnings or None  # the API's (a TCP host); the router adds the host's
         self._events = events
         self._host = HostFacts.read()
         self._id = daemon_id(data_root)
+
+    @property
+    def engine_id(self) -> str:
+        """The daemon's ID: the actor of its own events, as dockerd's."""
+        return self._id
 
     def version(self) -> dict[str, Any]:
         details = {
@@ -168,7 +173,7 @@ class SystemService:
             "CPUSet": True,
             "PidsLimit": True,
             "IPv4Forwarding": True,
-            "Debug": self._debug,
+            "Debug": self._config.debug,
             "NFd": len(os.listdir("/proc/self/fd")),
             "OomKillDisable": self._host.cgroup_version == "1",
             "NGoroutines": 0,
@@ -196,7 +201,7 @@ class SystemService:
             "HttpsProxy": os.environ.get("HTTPS_PROXY", ""),
             "NoProxy": os.environ.get("NO_PROXY", ""),
             "Name": socket.gethostname(),
-            "Labels": [],
+            "Labels": list(self._config.labels),
             "ExperimentalBuild": False,
             "ServerVersion": SERVER_VERSION,
             "Runtimes": {"runc": {"path": "runc"}},
@@ -209,14 +214,14 @@ class SystemService:
                 "Error": "",
                 "RemoteManagers": None,
             },
-            "LiveRestoreEnabled": self._live_restore,
+            "LiveRestoreEnabled": self._config.live_restore,
             "Isolation": "",
             "InitBinary": "docker-init",
             "ContainerdCommit": {"ID": self._containerd_version},
             "RuncCommit": {"ID": self._host.runc_version},
             "InitCommit": {"ID": "tini"},
             "SecurityOptions": ["name=seccomp,profile=builtin"],
-            "Warnings": None,
+            "Warnings": self._warnings,
         }
 
 

@@ -36,8 +36,20 @@ class Daemon:
         self.log_path = self.base / "dockerpyd.log"
         self.proc: subprocess.Popen | None = None
         self.netns = ""  # run inside /var/run/netns/<netns> (networking tests)
+        self.debug = True  # --debug; off for tests whose daemon.json sets debug itself
+        self.listen = ""  # the -H to give instead of self.host (fd://, the socket being passed)
 
-    def start(self, *extra: str, timeout: float = 30, netns: str | None = None) -> None:
+    def start(
+        self,
+        *extra: str,
+        timeout: float = 30,
+        netns: str | None = None,
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
+        launcher: tuple[str, ...] = (),
+    ) -> None:
+        """Start and wait until the API answers on self.host; `launcher` goes before the
+        daemon's command (a shell that sets up inherited fds), `env` replaces the environment."""
         if netns is not None:
             self.netns = netns
         enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
@@ -46,10 +58,11 @@ class Daemon:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [
+                    *launcher,
                     *enter,
                     str(DOCKERPYD),
                     "-H",
-                    self.host,
+                    self.listen or self.host,
                     "--data-root",
                     str(self.data_root),
                     "--exec-root",
@@ -58,12 +71,14 @@ class Daemon:
                     str(self.base / "dockerpyd.pid"),
                     "--config-file",
                     str(self._config_file()),
-                    "--debug",
+                    *(["--debug"] if self.debug else []),
                     *no_net,
                     *extra,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=env,
+                pass_fds=pass_fds,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -251,3 +251,153 @@ def test_bad_json_in_the_default_file_is_an_error_too(no_default_file):
 
     with pytest.raises(ConfigError):
         parse([])
+
+
+# --- labels, TLS and metrics ---------------------------------------------------------------------
+
+
+def test_labels_from_flags_accumulate():
+    cfg, _ = parse(["--label", "tier=db", "--label", "zone=a"])
+
+    assert cfg.labels == ["tier=db", "zone=a"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (["tier"], "bad attribute format: tier"),
+        (["=x"], "invalid label '=x': empty name"),
+        (["a=1", "a=2"], "conflict labels for a=2 and a=1"),
+    ],
+)
+def test_bad_labels_are_dockerds_errors(config_file, labels, message):
+    write_json(config_file, {"labels": labels})
+
+    with pytest.raises(ConfigError) as caught:
+        parse(["--config-file", str(config_file)])
+
+    assert str(caught.value) == message
+
+
+def test_the_same_label_twice_is_fine():
+    cfg, _ = parse(["--label", "a=1", "--label", "a=1"])
+
+    assert cfg.labels == ["a=1", "a=1"]
+
+
+def test_without_tls_flags_tls_is_unset():
+    cfg, _ = parse([])
+
+    assert (cfg.tls, cfg.tlsverify, cfg.tls_client_auth) == (None, None, False)
+    assert cfg.tlscert == ""
+
+
+def test_tlsverify_turns_tls_on_and_defaults_the_files_to_docker_cert_path(monkeypatch):
+    monkeypatch.setenv("DOCKER_CERT_PATH", "/certs")
+
+    cfg, _ = parse(["--tlsverify"])
+
+    assert (cfg.tls, cfg.tlsverify, cfg.tls_client_auth) == (True, True, True)
+    assert (cfg.tlscacert, cfg.tlscert, cfg.tlskey) == (
+        "/certs/ca.pem",
+        "/certs/cert.pem",
+        "/certs/key.pem",
+    )
+
+
+def test_tls_alone_verifies_clients_as_dockerds():
+    cfg, _ = parse(["--tls", "--tlscert", "/c.pem", "--tlskey", "/k.pem"])
+
+    assert (cfg.tls, cfg.tlsverify, cfg.tls_client_auth) == (True, True, True)
+    assert (cfg.tlscert, cfg.tlskey) == ("/c.pem", "/k.pem")
+
+
+def test_tlsverify_false_is_server_only_tls():
+    cfg, _ = parse(["--tlsverify=false"])
+
+    assert (cfg.tls, cfg.tlsverify, cfg.tls_client_auth) == (True, False, False)
+
+
+def test_tls_false_is_plain_and_explicit():
+    cfg, _ = parse(["--tls=false"])
+
+    assert (cfg.tls, cfg.tlsverify, cfg.tls_client_auth) == (False, False, False)
+    assert cfg.tlscacert == ""
+
+
+def test_tls_keys_in_the_file(config_file):
+    write_json(config_file, {"tlsverify": True, "tlscert": "/s.pem", "tlskey": "/s.key",
+                             "tlscacert": "/ca.pem"})  # fmt: skip
+
+    cfg, _ = parse(["--config-file", str(config_file)])
+
+    assert cfg.tls_client_auth
+    assert (cfg.tlscacert, cfg.tlscert, cfg.tlskey) == ("/ca.pem", "/s.pem", "/s.key")
+
+
+def test_metrics_addr_flag_and_key(config_file):
+    assert parse(["--metrics-addr", "127.0.0.1:9323"])[0].metrics_addr == "127.0.0.1:9323"
+    write_json(config_file, {"metrics-addr": "127.0.0.1:9324"})
+    assert parse(["--config-file", str(config_file)])[0].metrics_addr == "127.0.0.1:9324"
+
+
+def test_the_flags_given_are_kept_for_reloads():
+    cfg, _ = parse(["-G", "staff", "--label", "a=1"])
+
+    assert cfg.flags == {"group": "staff", "labels": ["a=1"]}
+
+
+# --- what a reload reads ---------------------------------------------------------------------
+
+
+def test_reload_reads_only_the_reloadable_keys_the_file_sets(config_file):
+    write_json(config_file, {"debug": True})
+    cfg, _ = parse(["--config-file", str(config_file)])
+    write_json(config_file, {"labels": ["a=1"], "data-root": "/elsewhere", "live-restore": False})
+
+    values = config.reloadable_values(cfg)
+
+    assert values == {"labels": ["a=1"], "live_restore": False}
+
+
+def test_reload_refuses_a_key_also_given_as_a_flag(config_file):
+    write_json(config_file, {})
+    cfg, _ = parse(["--config-file", str(config_file), "--label", "a=1"])
+    write_json(config_file, {"labels": ["b=2"]})
+
+    with pytest.raises(ConfigError, match="specified both as a flag and in the configuration"):
+        config.reloadable_values(cfg)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"labels": ["nolabel"]},
+        {"debug": "yes"},
+        {"log-level": "loud"},
+        {"max-concurrent-downloads": -1},
+        {"live-restore": 1},
+    ],
+)
+def test_reload_checks_the_values(config_file, values):
+    write_json(config_file, {})
+    cfg, _ = parse(["--config-file", str(config_file)])
+    write_json(config_file, values)
+
+    with pytest.raises(ConfigError):
+        config.reloadable_values(cfg)
+
+
+def test_reload_of_a_missing_explicit_file_is_an_error(config_file):
+    write_json(config_file, {})
+    cfg, _ = parse(["--config-file", str(config_file)])
+    config_file.unlink()
+
+    with pytest.raises(ConfigError, match="unable to configure the daemon"):
+        config.reloadable_values(cfg)
+
+
+def test_reload_of_a_missing_default_file_is_no_settings():
+    cfg, _ = parse([])
+
+    assert config.reloadable_values(cfg) == {}

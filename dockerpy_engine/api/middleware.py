@@ -6,6 +6,7 @@ This is the only place that knows which status code an error kind gets (STYLE.md
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -17,6 +18,9 @@ from ._params import json_response
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+Observe = Callable[[str, str, float], None]
+"""`observe(method, route, seconds)`: one served request (metrics)."""
 
 API_VERSION_KEY: web.RequestKey[str] = web.RequestKey("api_version")
 
@@ -93,6 +97,32 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception as exc:  # a bug: say so, keep serving
         log.exception("%s %s failed", request.method, request.path)
         return json_response({"message": str(exc) or repr(exc)}, status=500)
+
+
+def route_label(request: web.Request) -> str:
+    """The route's pattern without the /vX.Y prefix (`/containers/{id}/json`): one series per
+    endpoint however many IDs and versions clients send; `unmatched` for the 404s."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return "unmatched"
+    pattern = resource.canonical
+    if pattern.startswith("/v{version}"):
+        pattern = pattern[len("/v{version}") :] or "/"
+    return pattern
+
+
+def request_timing(observe: Observe) -> Middleware:
+    """Time every request, failed ones too, to its end (a stream's too)."""
+
+    @web.middleware
+    async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            return await handler(request)
+        finally:
+            observe(request.method, route_label(request), time.perf_counter() - started)
+
+    return timing
 
 
 async def server_headers(request: web.Request, response: web.StreamResponse) -> None:

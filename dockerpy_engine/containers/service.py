@@ -26,12 +26,14 @@ from ..events import EventBus
 from ..filters import labels_match, until_filter
 from ..fsutil import dir_size
 from ..images import ImageStore
+from ..images.store import MAX_LAYER_DEPTH
 from ..networks.dns import resolv_conf as embedded_dns_resolv_conf
 from ..runtime import ContainerdRuntime, create_fifos
 from ..runtime.types import ExitStatus, Mount
 from ..store import Database
 from ..store.containers import ContainerRows
 from ..volumes import VolumeService
+from ..volumes.mounts import MountPoint
 from . import _shm, hostconfig, merge, names, views
 from .detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from .health import HealthConfig, HealthMonitor, new_health
@@ -50,6 +52,7 @@ from .logs import parse_time
 from .probe import run_captured
 from .resolve import resolve
 from .restart import Backoff, RestartPolicy
+from .rootfs import overlay_mount_options
 from .spec import SpecInput, build_spec, linux_resources
 from .types import (
     AttachOptions,
@@ -176,6 +179,11 @@ class ContainerService:
         (upper/, work/, merged/ in it) and its image layers, top-most first."""
         return self._root / c.id, self._lower_dirs(c)
 
+    def view_mounts(self, c: Container) -> contextlib.AbstractAsyncContextManager[list[MountPoint]]:
+        """For containers/files.py: the container's volumes and bind mounts, set up for a cp
+        view of it (volume mount/unmount events included, as dockerd's)."""
+        return self._volumes.view_mounts(c.id, c.mount_points)
+
     def state_lock(self, c: Container) -> asyncio.Lock:
         """The lock start, restart, pause and remove hold; `docker cp` into a stopped container
         holds it too, so no task mounts the rootfs being written (dockerd's container lock)."""
@@ -234,6 +242,8 @@ class ContainerService:
                 "can't create 'AutoRemove' container with restart policy"
             )
         image = self._images.get(image_ref)
+        if len(image.chain_ids) >= MAX_LAYER_DEPTH:  # overlay2: its init and RW layers on top
+            raise errdefs.System("max depth exceeded")
         config = merge.merge_config(opts.config, image.container_config)
         path, args = merge.command_of(config)
         log_config = merge_log_config(opts.host_config.get("LogConfig"), self._default_log)
@@ -358,10 +368,11 @@ class ContainerService:
         log_driver = await self._open_log(c)
         run_io = RunIO(paths, log_driver, self._subscribers.setdefault(c.id, set()))
         try:
+            link_env = self._networks.link_env(c) if self._networks is not None else []
             volume_mounts = await self._volumes.setup(
                 c.id, c.mount_points, [directory / "upper", *self._lower_dirs(c)]
             )
-            spec = await asyncio.to_thread(self._spec_for, c, volume_mounts)
+            spec = await asyncio.to_thread(self._spec_for, c, volume_mounts, link_env)
         except BaseException:
             log_driver.close()
             await self._volumes.release(c.id, c.mount_points)
@@ -369,18 +380,11 @@ class ContainerService:
         if hostconfig.needs_shm_mount(c.host_config):  # --ipc shareable: joinable /dev/shm
             shm_size = hostconfig.shm_size(c.host_config)
             await asyncio.to_thread(_shm.mount, directory / "shm", shm_size)
-        lower = ":".join(str(p) for p in self._lower_dirs(c))
-        rootfs = [
-            Mount(
-                type="overlay",
-                source="overlay",
-                options=(
-                    f"lowerdir={lower}",
-                    f"upperdir={directory / 'upper'}",
-                    f"workdir={directory / 'work'}",
-                ),
-            )
-        ]
+        # the layers by their short links: containerd mounts a long chain's lowerdir list
+        # relative to their directory (compactLowerdirOption), so it fits in a page
+        lower = await asyncio.to_thread(self._images.mount_lowers, c.layer_chains)
+        options = overlay_mount_options(lower, directory / "upper", directory / "work")
+        rootfs = [Mount(type="overlay", source="overlay", options=tuple(options))]
         await run_io.open()
         try:
             pid = await self._runtime.create(c.id, spec, rootfs, paths)
@@ -453,9 +457,13 @@ class ContainerService:
         return self._images.read_file(self._images.get(c.image_id), path)
 
     def _spec_for(
-        self, c: Container, volume_mounts: list[dict[str, Any]] | None = None
+        self,
+        c: Container,
+        volume_mounts: list[dict[str, Any]] | None = None,
+        link_env: list[str] | None = None,
     ) -> dict[str, Any]:
-        """The OCI spec; runs in a thread because it reads the image's passwd/group files."""
+        """The OCI spec; runs in a thread because it reads the image's passwd/group files.
+        Legacy links' variables come before the container's Env, which overrides them."""
         user = resolve_user(
             c.config.get("User") or "",
             lambda path: self._read_image_file(c, path),
@@ -471,6 +479,7 @@ class ContainerService:
             lookup=None if c.id in self._live else self._donor,
         )
         options["extra_mounts"] = [*options["extra_mounts"], *(volume_mounts or ())]
+        options["env"] = [*(link_env or ()), *options["env"]]
         return build_spec(
             SpecInput(
                 id=c.id,
@@ -520,7 +529,8 @@ class ContainerService:
         if live.health is not None:
             live.health.stop()
         self._mark_exited(c, status.code, "")
-        self._event(c, "die", exitCode=str(status.code))
+        ran = str(int(time.monotonic() - live.started))  # whole seconds, as dockerd's
+        self._event(c, "die", exitCode=str(status.code), execDuration=ran)
         self._notify(self._exit_waiters, c.id, status.code)
         policy = RestartPolicy.from_api(c.host_config.get("RestartPolicy"))
         if policy.should_restart(status.code, c.manually_stopped, c.restart_count):
@@ -732,6 +742,8 @@ class ContainerService:
         self._save(c)  # the unique name column makes this the commit point
         self._by_name.pop(old, None)
         self._by_name[name] = c.id
+        if self._networks is not None:
+            self._networks.rename(c)  # the embedded DNS answers to the new name
         self._event(c, "rename", oldName=old)
 
     @uninterruptible
@@ -1143,6 +1155,15 @@ class ContainerService:
         shell = list(c.config.get("Shell") or ["/bin/sh", "-c"])
         live.health = HealthMonitor(check, shell, c.state.health, probe, on_change)
         live.health.start()
+
+    @property
+    def live_restore(self) -> bool:
+        return self._live_restore
+
+    @live_restore.setter
+    def live_restore(self, value: bool) -> None:
+        """A configuration reload can turn it on or off; shutdown reads it."""
+        self._live_restore = value
 
     async def shutdown(self) -> None:
         """With live restore, leave tasks running and just let go of them; else stop them all."""

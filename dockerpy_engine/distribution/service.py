@@ -70,6 +70,22 @@ class DistributionService:
         self._attempts = max(1, max_download_attempts)
         self._on_event = on_event
 
+    def reconfigure(
+        self,
+        config: RegistryConfig,
+        *,
+        max_concurrent_downloads: int,
+        max_concurrent_uploads: int,
+        max_download_attempts: int,
+    ) -> None:
+        """A configuration reload (SIGHUP): transfers that start from now on use the new
+        registry settings and limits; those under way finish with what they began with."""
+        self.config = config
+        self._client.config = config
+        self._downloads = asyncio.Semaphore(max(1, max_concurrent_downloads))
+        self._uploads = asyncio.Semaphore(max(1, max_concurrent_uploads))
+        self._attempts = max(1, max_download_attempts)
+
     async def close(self) -> None:
         await self._client.close()
 

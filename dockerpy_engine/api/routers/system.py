@@ -36,7 +36,9 @@ async def get_version(request: web.Request) -> web.Response:
 
 async def get_info(request: web.Request) -> web.Response:
     info = request.app[SYSTEM].info()
+    api_warnings = info["Warnings"] or []  # the daemon's own (a TCP API), after the host's
     info.update(await asyncio.to_thread(host_info, info["CgroupVersion"]))
+    info["Warnings"] = [*(info["Warnings"] or []), *api_warnings] or None
     info["RegistryConfig"] = request.app[DISTRIBUTION].config.to_api()
     return json_response(info)
 
