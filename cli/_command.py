@@ -65,9 +65,10 @@ class Arg:
 class UsageError(Exception):
     """A command-line error, printed as docker prints it; `status` is the exit code."""
 
-    def __init__(self, message: str, status: int = 125) -> None:
+    def __init__(self, message: str, status: int = 125, hint: str = "See") -> None:
         super().__init__(message)
         self.status = status
+        self.hint = hint  # argument-count errors close with `<hint> 'docker x --help'...`
 
 
 class _Param:
@@ -89,12 +90,12 @@ class Command:
     __slots__ = (
         "_params",
         "aliases",
-        "exact_msg",
         "fn",
         "interspersed",
         "long",
         "max_args",
         "min_args",
+        "notice",
         "path",
         "short",
         "usage",
@@ -109,9 +110,9 @@ class Command:
         aliases: tuple[tuple[str, ...], ...] = (),  # other paths: ("ps",), ("container", "list")
         min_args: int = 0,
         max_args: int | None = None,  # None: unlimited
-        exact_msg: str = "",
         interspersed: bool = True,  # False: flags end at the first positional (run, exec)
         long: str = "",
+        notice: str = "",
     ) -> None:
         self.path = path
         self.fn = fn
@@ -120,9 +121,9 @@ class Command:
         self.aliases = aliases
         self.min_args = min_args
         self.max_args = max_args
-        self.exact_msg = exact_msg
         self.interspersed = interspersed
         self.long = long
+        self.notice = notice  # printed on stderr before anything else (deprecations)
         self._params: list[_Param] | None = None
 
     def params(self) -> list[_Param]:
@@ -148,8 +149,8 @@ def command(
     aliases: tuple[str, ...] = (),
     min_args: int = 0,
     max_args: int | None = None,
-    exact_msg: str = "",
     interspersed: bool = True,
+    notice: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register fn under `path` ("container ls") and its aliases ("container list", "ps")."""
 
@@ -157,7 +158,15 @@ def command(
         canon = tuple(path.split())
         alias_paths = tuple(tuple(a.split()) for a in aliases)
         cmd = Command(
-            canon, fn, short, usage, alias_paths, min_args, max_args, exact_msg, interspersed
+            canon,
+            fn,
+            short,
+            usage,
+            alias_paths,
+            min_args,
+            max_args,
+            interspersed,
+            notice=notice,
         )
         for p in (canon, *alias_paths):
             _REGISTRY[p] = cmd
@@ -361,22 +370,26 @@ def parse_args(cmd: Command, argv: list[str]) -> tuple[dict[str, Any], list[str]
 
 
 def check_args(cmd: Command, invoked: tuple[str, ...], positionals: list[str]) -> None:
-    """cobra's argument-count rules, in docker's words (exit status 1)."""
+    """cobra's argument-count rules in docker's words (exit status 1), each with the closing
+    hint docker 28 gives it: `See` for at-least, `Run` for exact, range and none, and, as
+    docker prints it, `SRun` for at-most."""
     n = len(positionals)
     name = f"docker {cmd.display(invoked)}"
-    if cmd.max_args == 0 and n > 0:
-        raise UsageError(f"'{name}' accepts no arguments", 1)
-    if cmd.max_args is not None and cmd.max_args == cmd.min_args and n != cmd.min_args:
-        plural = "argument" if cmd.min_args == 1 else "arguments"
-        raise UsageError(
-            f"'{name}' requires {cmd.exact_msg or 'exactly'} {cmd.min_args} {plural}", 1
-        )
-    if n < cmd.min_args:
-        plural = "argument" if cmd.min_args == 1 else "arguments"
-        raise UsageError(f"'{name}' requires at least {cmd.min_args} {plural}", 1)
-    if cmd.max_args is not None and n > cmd.max_args:
-        plural = "argument" if cmd.max_args == 1 else "arguments"
-        raise UsageError(f"'{name}' requires at most {cmd.max_args} {plural}", 1)
+
+    def plural(k: int) -> str:
+        return "argument" if k == 1 else "arguments"
+
+    lo, hi = cmd.min_args, cmd.max_args
+    if hi == 0 and n > 0:
+        raise UsageError(f"'{name}' accepts no arguments", 1, "Run")
+    if hi is not None and hi == lo and n != lo:
+        raise UsageError(f"'{name}' requires {lo} {plural(lo)}", 1, "Run")
+    if hi is not None and lo and not lo <= n <= hi:
+        raise UsageError(f"'{name}' requires at least {lo} and at most {hi} {plural(hi)}", 1, "Run")
+    if n < lo:
+        raise UsageError(f"'{name}' requires at least {lo} {plural(lo)}", 1)
+    if hi is not None and n > hi:
+        raise UsageError(f"'{name}' requires at most {hi} {plural(hi)}", 1, "SRun")
 
 
 def bind(cmd: Command, values: dict[str, Any], positionals: list[str]) -> dict[str, Any]:
@@ -487,7 +500,8 @@ def help_text(cmd: Command, invoked: tuple[str, ...]) -> str:
     cols = 80
     if sys.stdin.isatty():
         cols = shutil.get_terminal_size((80, 24)).columns
-    out = [f"Usage:  docker {cmd.display(invoked)} {cmd.usage}\n\n{cmd.long or cmd.short}\n"]
+    usage = f"Usage:  docker {cmd.display(invoked)} {cmd.usage}".rstrip()
+    out = [f"{usage}\n\n{cmd.long or cmd.short}\n"]
     if cmd.aliases:
         names = [cmd.path, *cmd.aliases]
         out.append("\nAliases:\n  " + ", ".join("docker " + " ".join(n) for n in names) + "\n")
@@ -501,7 +515,7 @@ def usage_error_text(err: UsageError, cmd: Command, invoked: tuple[str, ...]) ->
     """docker 28's layout: flag errors say `Run '...' for more information`, argument-count
     errors are prefixed `docker:` and say `See '...'`."""
     name = f"docker {cmd.display(invoked)}"
-    usage = f"Usage:  {name} {cmd.usage}"
+    usage = f"Usage:  {name} {cmd.usage}".rstrip()
     if err.status == 1:
-        return f"docker: {err}\n\n{usage}\n\nSee '{name} --help' for more information\n"
+        return f"docker: {err}\n\n{usage}\n\n{err.hint} '{name} --help' for more information\n"
     return f"{err}\n\n{usage}\n\nRun '{name} --help' for more information\n"

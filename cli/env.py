@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO, TextIO
 
-__all__ = ["Env", "config_dir", "load_config"]
+__all__ = ["Env", "config_dir", "load_config", "save_config"]
 
 
 def config_dir(flag: str | None = None) -> str:
@@ -40,6 +40,19 @@ def load_config(directory: str) -> dict[str, Any]:
 
         raise CLIError(f"loading config file: {path}: {e}") from None
     return data if isinstance(data, dict) else {}
+
+
+def save_config(directory: str, data: dict[str, Any]) -> str:
+    """Write config.json as the docker CLI does (tab-indented, no final newline, mode 0600,
+    through a temporary file renamed over it); returns its path."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, "config.json")
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(data, indent="\t", ensure_ascii=False))
+    os.replace(tmp, path)
+    return path
 
 
 class Env:

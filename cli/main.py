@@ -18,7 +18,7 @@ from cli import _command
 
 __all__ = ["app", "main", "typer_app"]
 
-_COMMAND_MODULES = ("system", "container", "image")
+_COMMAND_MODULES = ("system", "container", "image", "registry", "build", "volume", "network")
 
 _GLOBAL_HELP = """
 Usage:  docker [OPTIONS] COMMAND
@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             f"docker: unknown command: docker {word}\n\nRun 'docker --help' for more information\n"
         )
         return 1
+    if cmd.notice:
+        err.write(cmd.notice)
     try:
         values, positionals, help_req = _command.parse_args(cmd, args)
         if help_req:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TextIO
 
 from cli.api import APIError, CLIError
 from cli.env import Env
 from cli.format import FormatError, Formatter
 
 __all__ = [
+    "confirm",
     "filters_param",
     "for_each",
     "indent_json",
+    "is_terminal",
+    "natural_key",
     "print_json_messages",
+    "print_reclaimed",
     "render",
 ]
 
@@ -125,23 +129,54 @@ def indent_json(raw: bytes | str, indent: str = "    ") -> str:
     return "".join(out)
 
 
-def print_json_messages(env: Env, lines: Iterable[bytes]) -> None:
-    """jsonmessage.DisplayJSONMessagesStream without a terminal: `stream` text as is, `status`
-    lines (prefixed `id: `), and an `error` ends the command with that message."""
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            continue
-        if msg.get("errorDetail") or msg.get("error"):
-            detail = msg.get("errorDetail") or {}
-            raise CLIError(detail.get("message") or msg.get("error") or "unknown error")
-        if "stream" in msg:
-            env.out.write(msg["stream"])
-        elif msg.get("status"):
-            prefix = f"{msg['id']}: " if msg.get("id") else ""
-            progress = msg.get("progress") or ""
-            env.out.write(f"{prefix}{msg['status']}{' ' + progress if progress else ''}\n")
-        env.out.flush()
+def print_json_messages(
+    env: Env,
+    lines: Iterable[bytes],
+    out: TextIO | None = None,
+    aux: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
+    """jsonmessage.DisplayJSONMessagesToStream on env.out (or `out`): progress drawn in place
+    when it is a terminal, plain lines otherwise; an `error` message becomes a CLIError."""
+    from cli.jsonmessage import JSONMessageError, display_stream
+
+    stream = env.out if out is None else out
+    try:
+        display_stream(lines, stream, is_terminal(stream), aux)
+    except JSONMessageError as e:
+        raise CLIError(str(e)) from None
+
+
+def is_terminal(stream: Any) -> bool:
+    """Whether a text stream is a terminal (False for StringIO and closed streams)."""
+    import os
+
+    try:
+        return os.isatty(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def confirm(env: Env, warning: str, sep: str = "\n") -> bool:
+    """command.PromptForConfirmation: the warning, `Are you sure...? [y/N] ` (on the next line,
+    or after `sep`), then a line of stdin; only `y`/`yes` agree."""
+    env.out.write(f"{warning}{sep}Are you sure you want to continue? [y/N] ")
+    env.out.flush()
+    answer = env.stdin.readline().decode(errors="replace").strip().lower()
+    return answer in ("y", "yes")
+
+
+def print_reclaimed(env: Env, sections: list[tuple[str, list[str]]], space: int) -> None:
+    """A prune report: each non-empty `Deleted X:` section then `Total reclaimed space:`."""
+    from cli.format import human_size
+
+    for title, lines in sections:
+        if lines:
+            env.out.write(f"{title}:\n" + "".join(line + "\n" for line in lines) + "\n")
+    env.out.write(f"Total reclaimed space: {human_size(space)}\n")
+
+
+def natural_key(text: str) -> list[Any]:
+    """sortorder.NaturalLess as a sort key: digit runs compare as numbers (`v2` < `v10`)."""
+    import re
+
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", text)]

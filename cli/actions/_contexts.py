@@ -14,6 +14,7 @@ __all__ = [
     "CONTAINER_HEADERS",
     "IMAGE_HEADERS",
     "ContainerContext",
+    "HistoryContext",
     "ImageContext",
     "image_rows",
 ]
@@ -315,3 +316,58 @@ def image_rows(
         else:
             rows.append(ImageContext(img, repo, "<none>", "", trunc, now))
     return rows
+
+
+def _rfc3339(unix_seconds: float) -> str:
+    """Go's time.Unix(s, 0).Format(time.RFC3339) in local time (`Z` for UTC)."""
+    import datetime as dt
+
+    t = dt.datetime.fromtimestamp(int(unix_seconds)).astimezone()
+    text = t.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class HistoryContext(GoStruct, GoJSON):
+    """formatter.historyContext over one /images/{name}/history item."""
+
+    _go_type = "*image.historyContext"
+    _go_fields = ("ID", "CreatedSince", "CreatedAt", "CreatedBy", "Size", "Comment")
+
+    def __init__(self, h: dict[str, Any], human: bool, trunc: bool) -> None:
+        self.h = h
+        self.human = human
+        self.trunc = trunc
+
+    @property
+    def ID(self) -> str:
+        ident = self.h.get("Id") or ""
+        return truncate_id(ident) if self.trunc and ident != "<missing>" else ident
+
+    @property
+    def CreatedAt(self) -> str:
+        return _rfc3339(self.h.get("Created") or 0)
+
+    @property
+    def CreatedSince(self) -> str:
+        if not self.human:
+            return self.CreatedAt
+        return since(self.h.get("Created") or 0)
+
+    @property
+    def CreatedBy(self) -> str:
+        created_by = (self.h.get("CreatedBy") or "").replace("\t", " ")
+        return ellipsis(created_by, 45) if self.trunc else created_by
+
+    @property
+    def Size(self) -> str:
+        size = self.h.get("Size") or 0
+        return human_size_precision(size, 3) if self.human else str(size)
+
+    @property
+    def Comment(self) -> str:
+        return self.h.get("Comment") or ""
+
+    def go_json(self) -> str:
+        from cli.gotemplate import go_json
+
+        return go_json({k: getattr(self, k) for k in sorted(self._go_fields)}, escape_html=True)

@@ -10,11 +10,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from cli.actions._common import filters_param, for_each, indent_json, render
+from cli.actions._common import (
+    confirm,
+    filters_param,
+    for_each,
+    indent_json,
+    print_reclaimed,
+    render,
+)
 from cli.actions._contexts import CONTAINER_HEADERS, ContainerContext
 from cli.api import APIError, CLIError
 from cli.env import Env
-from cli.format import human_size, parse_time, tabwrite
+from cli.format import parse_time, tabwrite
 
 __all__ = [
     "ContainerConfig",
@@ -515,17 +522,9 @@ def _pull(env: Env, ref: str) -> None:
     name, _, tag = ref.rpartition(":")
     resp = env.api.request("POST", "/images/create", {"fromImage": name, "tag": tag})
     try:
-        print_json_messages(_ErrEnv(env), resp.lines())
+        print_json_messages(env, resp.lines(), out=env.err)  # run/create pull to stderr
     finally:
         resp.close()
-
-
-class _ErrEnv:
-    """An Env whose stdout is its stderr (pull progress during run/create goes to stderr)."""
-
-    def __init__(self, env: Env) -> None:
-        self.out = env.err
-        self.err = env.err
 
 
 def create(env: Env, opts: CreateOptions) -> int:
@@ -875,20 +874,11 @@ def top(env: Env, container: str, ps_args: list[str]) -> int:
 
 
 def prune(env: Env, force: bool, filters: list[str]) -> int:
-    if not force:
-        env.out.write(
-            "WARNING! This will remove all stopped containers.\n"
-            "Are you sure you want to continue? [y/N] "
-        )
-        env.out.flush()
-        answer = env.stdin.readline().decode(errors="replace").strip().lower()
-        if answer not in ("y", "yes"):
-            return 0
+    if not force and not confirm(env, "WARNING! This will remove all stopped containers."):
+        return 0
     report = env.api.post("/containers/prune", {"filters": filters_param(filters)}) or {}
     deleted = report.get("ContainersDeleted") or []
-    if deleted:
-        env.out.write("Deleted Containers:\n" + "".join(d + "\n" for d in deleted) + "\n")
-    env.out.write(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}\n")
+    print_reclaimed(env, [("Deleted Containers", deleted)], report.get("SpaceReclaimed") or 0)
     return 0
 
 

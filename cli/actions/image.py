@@ -1,18 +1,39 @@
-"""Image commands: images (image ls), tag, rmi, import, load. Image inspect shares
-cli.actions.container.inspect."""
+"""Image commands: images (image ls), tag, rmi, import, load, pull, push, save, history,
+prune. Image inspect shares cli.actions.container.inspect."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from cli.actions._common import filters_param, print_json_messages, render
+from cli.actions._common import (
+    confirm,
+    filters_param,
+    print_json_messages,
+    print_reclaimed,
+    render,
+)
 from cli.actions._contexts import IMAGE_HEADERS, image_rows
 from cli.api import APIError, CLIError
 from cli.env import Env
 
-__all__ = ["ImagesOptions", "ImportOptions", "images", "import_", "load", "rmi", "tag"]
+__all__ = [
+    "ImagesOptions",
+    "ImportOptions",
+    "history",
+    "images",
+    "import_",
+    "load",
+    "prune",
+    "pull",
+    "push",
+    "rmi",
+    "save",
+    "tag",
+]
 
 
 class ImagesOptions(NamedTuple):
@@ -183,4 +204,181 @@ def load(env: Env, input_path: str = "", quiet: bool = False) -> int:
     return 0
 
 
-_ = os
+def _parse(ref: str, all_tags: bool, quiet: bool, env: Env) -> Any:
+    """The normalised reference of pull/push: `-a` takes no tag; without one, `latest`
+    (said on stdout unless -q)."""
+    from cli.reference import ReferenceError, parse_normalized
+
+    try:
+        named = parse_normalized(ref)
+    except ReferenceError as e:
+        raise CLIError(str(e)) from None
+    if all_tags and (named.tag or named.digest):
+        raise CLIError("tag can't be used with --all-tags/-a")
+    if not all_tags and not named.tag and not named.digest:
+        named = named._replace(tag="latest")
+        if not quiet:
+            env.out.write("Using default tag: latest\n")
+    return named
+
+
+def _progress(env: Env, resp: Any, quiet: bool) -> None:
+    """The daemon's progress stream on stdout, or read and dropped with -q (errors still end
+    the command)."""
+    import io
+
+    try:
+        print_json_messages(env, resp.lines(), out=io.StringIO() if quiet else None)
+    finally:
+        resp.close()
+
+
+def pull(env: Env, ref: str, all_tags: bool, quiet: bool, platform: str) -> int:
+    """docker pull: POST /images/create?fromImage=&tag=; prints the full reference at the end."""
+    from cli.actions.registry import registry_auth_header
+
+    named = _parse(ref, all_tags, quiet, env)
+    params = {
+        "fromImage": named.name,
+        "tag": (named.digest or named.tag) or None,
+        "platform": platform or None,
+    }
+    headers = registry_auth_header(env, named.index_key)
+    _progress(env, env.api.request("POST", "/images/create", params, headers=headers), quiet)
+    env.out.write(f"{named}\n")
+    return 0
+
+
+def push(env: Env, ref: str, all_tags: bool, quiet: bool, platform: str) -> int:
+    """docker push: POST /images/{name}/push?tag=; -q prints only the reference."""
+    from urllib.parse import quote
+
+    from cli.actions.registry import registry_auth_header
+
+    named = _parse(ref, all_tags, quiet, env)
+    params = {"tag": named.tag or None}
+    if platform:
+        params["platform"] = json.dumps(_platform(platform), separators=(",", ":"))
+    headers = registry_auth_header(env, named.index_key)
+    path = f"/images/{quote(named.name, safe='')}/push"
+    _progress(env, env.api.request("POST", path, params, headers=headers), quiet)
+    if quiet:
+        env.out.write(f"{named}\n")
+    return 0
+
+
+def _platform(value: str) -> dict[str, str]:
+    """`os[/arch[/variant]]` as an OCI platform object."""
+    parts = value.split("/")
+    doc = {"os": parts[0]}
+    if len(parts) > 1:
+        doc["architecture"] = parts[1]
+    if len(parts) > 2:
+        doc["variant"] = parts[2]
+    return doc
+
+
+def save(env: Env, images_: list[str], output: str, platform: str) -> int:
+    """docker save: GET /images/get to stdout (never a terminal) or to -o's file, written
+    through a temporary file renamed into place."""
+    if not output and env.stdout_is_tty():
+        raise CLIError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    if output:
+        _check_output_path(output, "failed to save image")
+    params: dict[str, Any] = {"names": images_}
+    if platform:
+        params["platform"] = json.dumps(_platform(platform), separators=(",", ":"))
+    resp = env.api.request("GET", "/images/get", params)
+    try:
+        write_output(env, resp.chunks(), output)
+    finally:
+        resp.close()
+    return 0
+
+
+def _check_output_path(path: str, what: str) -> None:
+    """command.ValidateOutputPath: the directory exists and the path is not a directory."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        reason = f"stat {directory}: no such file or directory"
+        raise CLIError(f"{what}: invalid output path: {reason}")
+    if os.path.isdir(path):
+        raise CLIError(f"{what}: cannot write to a directory")
+
+
+def write_output(env: Env, chunks: Any, output: str) -> None:
+    """Stream to stdout, or to `output` (mode 0600) via a temporary file renamed over it, as
+    command.CopyToFile does (save, export)."""
+    if not output:
+        out = env.out_b
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+        return
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".docker_temp_", dir=os.path.dirname(os.path.abspath(output)))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+        os.replace(tmp, output)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+HISTORY_HEADERS = {
+    "ID": "IMAGE",
+    "CreatedSince": "CREATED",
+    "CreatedAt": "CREATED AT",
+    "CreatedBy": "CREATED BY",
+    "Size": "SIZE",
+    "Comment": "COMMENT",
+}
+
+
+def history(
+    env: Env, image: str, human: bool, no_trunc: bool, quiet: bool, fmt: str, platform: str
+) -> int:
+    """docker history: GET /images/{name}/history, newest layer first."""
+    from urllib.parse import quote
+
+    from cli.actions._contexts import HistoryContext
+
+    params = {"platform": json.dumps(_platform(platform)) if platform else None}
+    items = env.api.get(f"/images/{quote(image, safe='')}/history", params) or []
+    if quiet:
+        fmt = "{{.ID}}"
+    elif fmt in ("", "table"):
+        created = "{{.CreatedSince}}" if human else "{{.CreatedAt}}"
+        fmt = f"table {{{{.ID}}}}\t{created}\t{{{{.CreatedBy}}}}\t{{{{.Size}}}}\t{{{{.Comment}}}}"
+    render(env, fmt, HISTORY_HEADERS, [HistoryContext(h, human, not no_trunc) for h in items])
+    return 0
+
+
+_PRUNE_WARNING = {
+    False: "WARNING! This will remove all dangling images.",
+    True: "WARNING! This will remove all images without at least one container associated to them.",
+}
+
+
+def prune(env: Env, all_: bool, force: bool, filters: list[str]) -> int:
+    """docker image prune: POST /images/prune with `dangling=` (true unless -a)."""
+    if not force and not confirm(env, _PRUNE_WARNING[all_]):
+        return 0
+    report = prune_images(env, all_, filters)
+    print_reclaimed(env, [("Deleted Images", report[0])], report[1])
+    return 0
+
+
+def prune_images(env: Env, all_: bool, filters: list[str]) -> tuple[list[str], int]:
+    """The `untagged: x`/`deleted: y` lines and the space reclaimed (shared with system prune)."""
+    flt = [*filters, f"dangling={'false' if all_ else 'true'}"]
+    report = env.api.post("/images/prune", {"filters": filters_param(flt)}) or {}
+    lines = [
+        f"untagged: {d['Untagged']}" if d.get("Untagged") else f"deleted: {d.get('Deleted', '')}"
+        for d in report.get("ImagesDeleted") or []
+    ]
+    return lines, int(report.get("SpaceReclaimed") or 0)

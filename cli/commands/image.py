@@ -140,3 +140,153 @@ def load(
     from cli.actions import image as act
 
     return act.load(env, input, quiet)
+
+
+_CONTENT_TRUST = Opt(
+    "--disable-content-trust",
+    help="Skip image verification",
+    show_default="true",
+)
+
+
+@command(
+    "image pull",
+    "Download an image from a registry",
+    usage="[OPTIONS] NAME[:TAG|@DIGEST]",
+    aliases=("pull",),
+    min_args=1,
+    max_args=1,
+)
+def pull(
+    env: Env,
+    name: Annotated[str, Arg("NAME[:TAG|@DIGEST]")],
+    all_tags: Annotated[
+        bool, Opt("-a", "--all-tags", help="Download all tagged images in the repository")
+    ] = False,
+    disable_content_trust: Annotated[bool, _CONTENT_TRUST] = True,
+    platform: Annotated[
+        str, Opt("--platform", help="Set platform if server is multi-platform capable")
+    ] = "",
+    quiet: Annotated[bool, Opt("-q", "--quiet", help="Suppress verbose output")] = False,
+) -> int:
+    from cli.actions import image as act
+
+    return act.pull(env, name, all_tags, quiet, platform)
+
+
+@command(
+    "image push",
+    "Upload an image to a registry",
+    usage="[OPTIONS] NAME[:TAG]",
+    aliases=("push",),
+    min_args=1,
+    max_args=1,
+)
+def push(
+    env: Env,
+    name: Annotated[str, Arg("NAME[:TAG]")],
+    all_tags: Annotated[
+        bool, Opt("-a", "--all-tags", help="Push all tags of an image to the repository")
+    ] = False,
+    disable_content_trust: Annotated[
+        bool, Opt("--disable-content-trust", help="Skip image signing", show_default="true")
+    ] = True,
+    platform: Annotated[
+        str,
+        Opt(
+            "--platform",
+            help="Push a platform-specific manifest as a single-platform image to the "
+            "registry.\nImage index won't be pushed, meaning that other manifests, including "
+            "attestations won't be preserved.\n'os[/arch[/variant]]': Explicit platform (eg. "
+            "linux/amd64)",
+        ),
+    ] = "",
+    quiet: Annotated[bool, Opt("-q", "--quiet", help="Suppress verbose output")] = False,
+) -> int:
+    from cli.actions import image as act
+
+    return act.push(env, name, all_tags, quiet, platform)
+
+
+@command(
+    "image save",
+    "Save one or more images to a tar archive (streamed to STDOUT by default)",
+    usage="[OPTIONS] IMAGE [IMAGE...]",
+    aliases=("save",),
+    min_args=1,
+)
+def save(
+    env: Env,
+    images_: Annotated[list[str], Arg("IMAGE")],
+    output: Annotated[str, Opt("-o", "--output", help="Write to a file, instead of STDOUT")] = "",
+    platform: Annotated[
+        str,
+        Opt(
+            "--platform",
+            help='Save only the given platform variant. Formatted as "os[/arch[/variant]]" '
+            '(e.g., "linux/amd64")',
+        ),
+    ] = "",
+) -> int:
+    from cli.actions import image as act
+
+    return act.save(env, images_, output, platform)
+
+
+@command(
+    "image history",
+    "Show the history of an image",
+    usage="[OPTIONS] IMAGE",
+    aliases=("history",),
+    min_args=1,
+    max_args=1,
+)
+def history(
+    env: Env,
+    image: Annotated[str, Arg("IMAGE")],
+    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    human: Annotated[
+        bool,
+        Opt(
+            "-H",
+            "--human",
+            help="Print sizes and dates in human readable format",
+            show_default="true",
+        ),
+    ] = True,
+    no_trunc: Annotated[bool, Opt("--no-trunc", help="Don't truncate output")] = False,
+    platform: Annotated[
+        str,
+        Opt(
+            "--platform",
+            help='Show history for the given platform. Formatted as "os[/arch[/variant]]" '
+            '(e.g., "linux/amd64")',
+        ),
+    ] = "",
+    quiet: Annotated[bool, Opt("-q", "--quiet", help="Only show image IDs")] = False,
+) -> int:
+    from cli.actions import image as act
+
+    return act.history(env, image, human, no_trunc, quiet, format, platform)
+
+
+@command("image prune", "Remove unused images", max_args=0)
+def image_prune(
+    env: Env,
+    all: Annotated[
+        bool, Opt("-a", "--all", help="Remove all unused images, not just dangling ones")
+    ] = False,
+    filter: Annotated[
+        list[str],
+        Opt(
+            "--filter",
+            metavar="filter",
+            parse=_parsers.filter_value,
+            help='Provide filter values (e.g. "until=<timestamp>")',
+        ),
+    ] = [],  # noqa: B006
+    force: Annotated[bool, Opt("-f", "--force", help="Do not prompt for confirmation")] = False,
+) -> int:
+    from cli.actions import image as act
+
+    return act.prune(env, all, force, filter)

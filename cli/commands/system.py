@@ -3,6 +3,8 @@
 from typing import Annotated
 
 from cli._command import Opt, command
+from cli.commands import _parsers
+from cli.commands.container import _FORMAT_TABLE_HELP
 from cli.env import Env
 
 _FORMAT_HELP = (
@@ -50,3 +52,39 @@ def events(
     return system.events(
         env, system.EventsOptions(since=since, until=until, filters=filter, format=format)
     )
+
+
+@command("system df", "Show docker disk usage", max_args=0)
+def df(
+    env: Env,
+    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    verbose: Annotated[
+        bool, Opt("-v", "--verbose", help="Show detailed information on space usage")
+    ] = False,
+) -> int:
+    from cli.actions import disk
+
+    return disk.df(env, format, verbose)
+
+
+@command("system prune", "Remove unused data", max_args=0)
+def system_prune(
+    env: Env,
+    all: Annotated[
+        bool, Opt("-a", "--all", help="Remove all unused images not just dangling ones")
+    ] = False,
+    filter: Annotated[
+        list[str],
+        Opt(
+            "--filter",
+            metavar="filter",
+            parse=_parsers.filter_value,
+            help='Provide filter values (e.g. "label=<key>=<value>")',
+        ),
+    ] = [],  # noqa: B006
+    force: Annotated[bool, Opt("-f", "--force", help="Do not prompt for confirmation")] = False,
+    volumes: Annotated[bool, Opt("--volumes", help="Prune anonymous volumes")] = False,
+) -> int:
+    from cli.actions import disk
+
+    return disk.system_prune(env, all, volumes, force, filter)

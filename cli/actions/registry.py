@@ -1,0 +1,120 @@
+"""login, logout, and the `X-Registry-Auth` header that pull and push send: credentials live
+base64-encoded (`user:password`) under `auths` in config.json, keyed by registry host (Docker
+Hub's key is `https://index.docker.io/v1/`), as the docker CLI's file store keeps them."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from cli.api import CLIError
+from cli.env import Env, save_config
+from cli.reference import INDEX_SERVER
+
+__all__ = ["login", "logout", "registry_auth_header", "stored_credentials"]
+
+_UNENCRYPTED = (
+    "\nWARNING! Your credentials are stored unencrypted in '{path}'.\n"
+    "Configure a credential helper to remove this warning. See\n"
+    "https://docs.docker.com/go/credential-store/\n\n"
+)
+
+
+def stored_credentials(env: Env, server: str) -> tuple[str, str, str]:
+    """(username, password, identity token) saved for a registry; empty when none."""
+    entry = (env.config.get("auths") or {}).get(server) or {}
+    user = password = ""
+    if entry.get("auth"):
+        try:
+            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+        except ValueError:
+            raise CLIError(f"invalid auth configuration file for {server}") from None
+    return user or entry.get("username", ""), password, entry.get("identitytoken", "")
+
+
+def registry_auth_header(env: Env, server: str) -> dict[str, str]:
+    """`X-Registry-Auth`: the stored credentials of `server` as base64url JSON (`{}` when
+    there are none, as the CLI sends)."""
+    user, password, token = stored_credentials(env, server)
+    doc: dict[str, str] = {}
+    if user or password:
+        doc = {"username": user, "password": password, "serveraddress": server}
+    if token:
+        doc["identitytoken"] = token
+    raw = json.dumps(doc, separators=(",", ":")).encode()
+    return {"X-Registry-Auth": base64.urlsafe_b64encode(raw).decode()}
+
+
+def _hostname(server: str) -> str:
+    """registry.ConvertToHostname: the host of `https://host/path`."""
+    for scheme in ("http://", "https://"):
+        if server.startswith(scheme):
+            server = server[len(scheme) :]
+            break
+    return server.split("/", 1)[0]
+
+
+def _default_server(env: Env) -> str:
+    info = env.api.get("/info") or {}
+    return str(info.get("IndexServerAddress") or INDEX_SERVER)
+
+
+def login(env: Env, server: str, username: str, password: str | None, password_stdin: bool) -> int:
+    """docker login: check the credentials through the daemon's POST /auth, then store them."""
+    if password is not None and password_stdin:
+        raise CLIError("conflicting options: cannot specify both --password and --password-stdin")
+    if password_stdin:
+        if not username:
+            raise CLIError("the --password-stdin option requires --username to be set")
+        password = env.stdin.read().decode(errors="replace").rstrip("\n").rstrip("\r")
+    elif password is not None:
+        env.err.write("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n")
+    server = _hostname(server) if server else _default_server(env)
+    if server in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+        server = INDEX_SERVER
+    if not username and not password:
+        user, stored_password, token = stored_credentials(env, server)
+        if user and (stored_password or token):
+            env.err.write(
+                f"Authenticating with existing credentials... [Username: {user}]\n\n"
+                " Info -> To login with a different account, run 'docker logout' followed "
+                "by 'docker login'\n\n\n"
+            )
+            body = {"username": user, "password": stored_password, "serveraddress": server}
+            if token:
+                body["identitytoken"] = token
+            resp = env.api.post("/auth", json_body=body) or {}
+            env.out.write(f"{resp.get('Status') or 'Login Succeeded'}\n")
+            return 0
+    if not username or password is None:
+        raise CLIError("Error: Cannot perform an interactive login from a non TTY device")
+    body = {"username": username, "password": password, "serveraddress": server}
+    resp = env.api.post("/auth", json_body=body) or {}
+    entry: dict[str, Any] = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
+    if resp.get("IdentityToken"):
+        entry = {"identitytoken": resp["IdentityToken"], "auth": ""}
+    config = dict(env.config)
+    auths = dict(config.get("auths") or {})
+    changed = auths.get(server) != entry
+    auths[server] = entry
+    config = {"auths": auths, **{k: v for k, v in config.items() if k != "auths"}}
+    path = save_config(env.config_path, config)
+    if changed:
+        env.err.write(_UNENCRYPTED.format(path=path))
+    env.out.write(f"{resp.get('Status') or 'Login Succeeded'}\n")
+    return 0
+
+
+def logout(env: Env, server: str) -> int:
+    """docker logout: drop the registry's entry from config.json."""
+    server = _hostname(server) if server else _default_server(env)
+    if server in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+        server = INDEX_SERVER
+    env.out.write(f"Removing login credentials for {server}\n")
+    config = dict(env.config)
+    auths = dict(config.get("auths") or {})
+    auths.pop(server, None)
+    config = {"auths": auths, **{k: v for k, v in config.items() if k != "auths"}}
+    save_config(env.config_path, config)
+    return 0
