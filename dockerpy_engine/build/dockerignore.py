@@ -21,8 +21,8 @@ import warnings
 from dataclasses import dataclass
 from enum import Enum
 
-from ..gopath import go_clean
 from ..errdefs import InvalidParameter
+from ..gopath import go_clean
 
 BAD_PATTERN = "syntax error in pattern"  # Go's filepath.ErrBadPattern
 _UTF8_BOM = "\ufeff"
