@@ -378,7 +378,10 @@ def _decode_source(source: _Source, codec: Codec, since_ns: int) -> list[LogEntr
     return entries
 
 
-SLICE = 4 << 20
+# Small enough that one slice's decoded entries (~17k objects) never lift the daemon's resident
+# size for good (4 MiB slices left ~15 MiB of fragmented heap after a 200k-line read), large
+# enough that a thread hop per slice costs nothing measurable.
+SLICE = 1 << 20
 
 
 def _decode_slice(
