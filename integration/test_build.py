@@ -484,3 +484,22 @@ def test_daemon_killed_during_a_build_restarts_clean(busybox_tar, tmp_path):
         ok(d.cli("build", "-q", str(_context(tmp_path / "again", f"FROM {IMAGE}\nRUN true\n"))))
     finally:
         d.cleanup()
+
+
+def test_remote_context_url_is_fetched_by_the_daemon(client, names, web_files):
+    """docker-py sends a URL path as `remote`: the daemon downloads the tar context itself."""
+    base, root = web_files
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in {
+            "Dockerfile": f"FROM {IMAGE}\nCOPY hello.txt /hello.txt\n".encode(),
+            "hello.txt": b"from a remote context\n",
+        }.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (root / "context.tar.gz").write_bytes(buf.getvalue())
+    tag = names("build-remote")
+    image, _ = client.images.build(path=f"{base}/context.tar.gz", tag=f"{tag}:1")
+    output = client.containers.run(image.id, ["cat", "/hello.txt"], remove=True)
+    assert output == b"from a remote context\n"
