@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import __version__, sdnotify
+from . import __version__, graphdriver, sdnotify
 from .api import build_app
 from .api.middleware import request_timing
 from .config import ConfigError, DaemonConfig, parse
@@ -157,6 +157,13 @@ async def _serve_on(
     listeners: list[Listener],
     notifier: sdnotify.Notifier,
 ) -> None:
+    try:  # before containerd: a driver we cannot use is dockerd's start error
+        config.storage_driver = await asyncio.to_thread(
+            graphdriver.select, config.storage_driver, config.data_root
+        )
+    except graphdriver.DriverError as exc:
+        raise StartupError(str(exc)) from None
+    log.info("storage driver: %s", config.storage_driver)
     managed: ManagedContainerd | None = None
     address = config.containerd
     if not address:
@@ -171,6 +178,7 @@ async def _serve_on(
         db,
         config.data_root,
         on_event=lambda action, image_id, attrs: events.publish("image", action, image_id, attrs),
+        graph_driver=config.storage_driver,
     )
     await images.load_state()
     distribution = DistributionService(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import graphdriver
 from .config import DaemonConfig
 from .containers.logdrivers import driver_names
 from .containers.service import ContainerService
@@ -157,8 +158,8 @@ class SystemService:
             "ContainersPaused": paused,
             "ContainersStopped": len(containers) - running - paused,
             "Images": len(self._images.list({})),
-            "Driver": "overlay2",
-            "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+            "Driver": self._images.graph_driver,
+            "DriverStatus": graphdriver.status(self._images.graph_driver),
             "Plugins": {
                 "Volume": ["local"],
                 "Network": ["host", "null"],

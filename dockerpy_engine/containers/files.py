@@ -27,7 +27,7 @@ from ..images._stream import with_stream
 from ..images.types import Image
 from . import archive, fsdiff
 from .commit import ChildImage, CommitOptions, child_image_config, commit_runtime_config
-from .rootfs import RootfsMounts, find_task_rootfs
+from .rootfs import RootfsLayout, RootfsMounts, find_task_rootfs
 from .users import resolve_user
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class FilesBackend(Protocol):
 
     def log_event(self, c: Container, action: str, **extra: str) -> None: ...
 
-    def rootfs_dirs(self, c: Container) -> tuple[Path, list[Path]]: ...
+    def rootfs_layout(self, c: Container) -> RootfsLayout: ...
 
     def state_lock(self, c: Container) -> asyncio.Lock: ...
 
@@ -108,8 +108,10 @@ class ContainerFiles:
         with `binds`, its volumes, bind mounts and network files over it (dockerd's view).
 
         Writing to a stopped container holds its state lock throughout, so it cannot start
-        (and mount the same upper dir) while we write, as dockerd holds the container lock."""
-        directory, lowers = self._containers.rootfs_dirs(c)
+        (and mount the same upper dir) while we write, as dockerd holds the container lock.
+        A vfs container's tree is its root whether it runs or not (the task binds it)."""
+        layout = self._containers.rootfs_layout(c)
+        directory, lowers = layout.directory, layout.lowers
         async with contextlib.AsyncExitStack() as held:
             mounts: dict[str, Path | archive.ViewMount] = {}
             if binds:
@@ -119,6 +121,15 @@ class ContainerFiles:
             placeholder = directory / "empty"  # what a missing way to a mount point reads as
             if mounts:
                 await asyncio.to_thread(placeholder.mkdir, 0o755, exist_ok=True)
+            if layout.tree is not None:
+                scope = await asyncio.to_thread(
+                    archive.ScopedRoot.open, layout.tree, mounts, placeholder
+                )
+                try:
+                    yield scope
+                finally:
+                    scope.close()
+                return
             for _ in range(3):
                 if c.state.status in _LIVE:
                     scope = await asyncio.to_thread(
@@ -244,8 +255,11 @@ class ContainerFiles:
         """GET /containers/{id}/changes."""
         c = self._containers.get(ref)
         self._check_usable(c)
-        directory, lowers = self._containers.rootfs_dirs(c)
-        return await asyncio.to_thread(fsdiff.changes, directory / "upper", lowers)
+        layout = self._containers.rootfs_layout(c)
+        tree = layout.tree is not None
+        return await asyncio.to_thread(
+            lambda: fsdiff.changes(layout.changes_root, layout.lowers, tree=tree)
+        )
 
     @contextlib.asynccontextmanager
     async def export(self, ref: str) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -319,15 +333,16 @@ class ContainerFiles:
     async def _commit(
         self, c: Container, parent_id: str, parent_config: Mapping[str, Any], child: ChildImage
     ) -> str:
-        directory, lowers = self._containers.rootfs_dirs(c)
+        layout = self._containers.rootfs_layout(c)
         parent_chain = c.layer_chains[-1] if c.layer_chains else ""
         return await commit_upper(
             self._images,
-            directory / "upper",
-            lowers,
+            layout.changes_root,
+            layout.lowers,
             parent_chain,
             parent_id,
             lambda diff_id: child_image_config(parent_config, replace(child, diff_id=diff_id)),
+            tree=layout.tree is not None,
         )
 
 
@@ -338,16 +353,19 @@ async def commit_upper(
     parent_chain: str,
     parent_id: str,
     document: Callable[[str], bytes],
+    *,
+    tree: bool = False,
 ) -> str:
-    """An overlay upper dir as a new image on top of its lowers: the diff is written as a
-    layer tar, registered (unless empty: the image then records an empty layer), and the
-    image created from `document(diff_id)`; returns its ID. Used by commit and the builder."""
+    """An overlay upper dir (or with `tree`, a vfs rootfs) as a new image on top of its
+    lowers: the diff is written as a layer tar, registered (unless empty: the image then
+    records an empty layer), and the image created from `document(diff_id)`; returns its ID.
+    Used by commit and the builder."""
     work_dir = images.tmp_dir / f"commit-{os.urandom(6).hex()}"
     tar_path = work_dir / "layer.tar"
     pinned = ""
     try:
         await asyncio.to_thread(work_dir.mkdir, parents=True)
-        diff_id = await asyncio.to_thread(_write_layer, upper, lowers, tar_path)
+        diff_id = await asyncio.to_thread(_write_layer, upper, lowers, tar_path, tree)
         if diff_id != fsdiff.EMPTY_LAYER_DIFF_ID:
             row = await images.register_layer(tar_path, parent_chain, diff_id)
             pinned = row.chain_id
@@ -359,10 +377,10 @@ async def commit_upper(
         await asyncio.to_thread(shutil.rmtree, work_dir, True)
 
 
-def _write_layer(upper: Path, lowers: list[Path], tar_path: Path) -> str:
+def _write_layer(upper: Path, lowers: list[Path], tar_path: Path, tree: bool) -> str:
     with open(tar_path, "wb", buffering=archive.CHUNK) as out:
         sink = fsdiff.HashingWriter(out)
-        fsdiff.layer_tar(upper, lowers, sink)
+        fsdiff.layer_tar(upper, lowers, sink, tree=tree)
         out.flush()
         os.fsync(out.fileno())
     return sink.digest

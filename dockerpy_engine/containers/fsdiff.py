@@ -29,16 +29,17 @@ import os
 import stat
 import tarfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .archive import TarWriter, go_file_mode, tar_info
+from .fswalk import DIR_READ_FLAGS, UpperEntry, same_fs_time, walk_upper
+from .fswalk import OPAQUE_XATTR as OPAQUE_XATTR  # the overlay marker, for callers
+from .treediff import virtual_upper
 
 CHANGE_MODIFY, CHANGE_ADD, CHANGE_DELETE = 0, 1, 2
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_OPAQUE = ".wh..wh..opq"
-OPAQUE_XATTR = "trusted.overlay.opaque"
 EMPTY_LAYER_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 
 # dockerd's init layer: path -> what it holds there ("dir", "file" or a symlink's target).
@@ -58,76 +59,7 @@ INIT_PATHS: dict[str, str] = {
 INIT_DIRS = frozenset({"/dev", "/etc"})  # parents the init layer creates for those paths
 _MOUNT_BUMP_NS = 2_000_000_000  # runc's mount points go in within a few ms of each other
 
-_DIR_READ_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-@dataclass(slots=True)
-class UpperEntry:
-    """One entry of the upper dir, as the walk found it."""
-
-    path: str  # "/etc/passwd"
-    parent_fd: int  # valid during the walk only
-    name: str
-    st: os.stat_result
-    opaque: bool = False
-
-    @property
-    def whiteout(self) -> bool:
-        return stat.S_ISCHR(self.st.st_mode) and self.st.st_rdev == 0
-
-    @property
-    def is_dir(self) -> bool:
-        return stat.S_ISDIR(self.st.st_mode)
-
-
-def walk_upper(
-    root: Path, descend: Callable[[UpperEntry], bool] = lambda _e: True
-) -> Iterator[UpperEntry]:
-    """Every entry under `root` in lexical pre-order (Go's filepath.Walk), never following a
-    symlink: directories are opened relative to their parent with O_NOFOLLOW."""
-    root_fd = os.open(root, _DIR_READ_FLAGS)
-    stack: list[tuple[int, str, Iterator[str]]] = [(root_fd, "", iter(_sorted(root_fd)))]
-    try:
-        while stack:
-            dir_fd, prefix, names = stack[-1]
-            name = next(names, None)
-            if name is None:
-                os.close(dir_fd)
-                stack.pop()
-                continue
-            try:
-                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            entry = UpperEntry(f"{prefix}/{name}", dir_fd, name, st)
-            child_fd = -1
-            if entry.is_dir:
-                try:
-                    child_fd = os.open(name, _DIR_READ_FLAGS, dir_fd=dir_fd)
-                except OSError:
-                    continue
-                with contextlib.suppress(OSError):
-                    entry.opaque = os.getxattr(child_fd, OPAQUE_XATTR) == b"y"
-            try:
-                yield entry
-            except GeneratorExit:
-                if child_fd >= 0:
-                    os.close(child_fd)
-                raise
-            if child_fd >= 0:
-                if descend(entry):
-                    stack.append((child_fd, entry.path, iter(_sorted(child_fd))))
-                else:
-                    os.close(child_fd)
-    finally:
-        for dir_fd, _, _ in stack:
-            with contextlib.suppress(OSError):
-                os.close(dir_fd)
-
-
-def _sorted(dir_fd: int) -> list[str]:
-    return sorted(os.listdir(dir_fd), key=os.fsencode)
 
 
 def is_mount_stub(entry: UpperEntry) -> bool:
@@ -164,20 +96,13 @@ def lower_lstat(lowers: Sequence[Path], path: str) -> os.stat_result | None:
     return None
 
 
-def _same_fs_time(a: int, b: int) -> bool:
-    """pkg/archive's sameFsTime: equal, or same second with one side's nanoseconds zero."""
-    if a == b:
-        return True
-    return a // 1_000_000_000 == b // 1_000_000_000 and (
-        a % 1_000_000_000 == 0 or b % 1_000_000_000 == 0
-    )
-
-
 class _Diff:
     """The per-entry verdicts shared by `changes` and `layer_tar`."""
 
-    def __init__(self, lowers: Sequence[Path]) -> None:
+    def __init__(self, lowers: Sequence[Path], tree: bool = False) -> None:
         self.lowers = list(lowers)
+        # a vfs tree's directories are copies: their size says nothing (pkg/archive ignores it)
+        self.dir_size_counts = not tree
         self.stub_mtime: dict[str, int] = {}  # dir -> newest mount point created in it
 
     def note_stub(self, entry: UpperEntry) -> None:
@@ -202,7 +127,8 @@ class _Diff:
         stub = self.stub_mtime.get(entry.path)
         if stub is not None and st.st_mtime_ns - stub <= _MOUNT_BUMP_NS:
             return True
-        return st.st_size == lower.st_size and _same_fs_time(st.st_mtime_ns, lower.st_mtime_ns)
+        same_size = st.st_size == lower.st_size or not self.dir_size_counts
+        return same_size and same_fs_time(st.st_mtime_ns, lower.st_mtime_ns)
 
 
 def _stubs_first(entries: Iterator[UpperEntry], diff: _Diff) -> Iterator[UpperEntry]:
@@ -215,7 +141,7 @@ def _stubs_first(entries: Iterator[UpperEntry], diff: _Diff) -> Iterator[UpperEn
                 if path not in INIT_PATHS:
                     continue
                 try:
-                    fd = os.open(entry.name, _DIR_READ_FLAGS, dir_fd=entry.parent_fd)
+                    fd = os.open(entry.name, DIR_READ_FLAGS, dir_fd=entry.parent_fd)
                 except OSError:
                     break
                 try:
@@ -230,17 +156,27 @@ def _stubs_first(entries: Iterator[UpperEntry], diff: _Diff) -> Iterator[UpperEn
         yield entry
 
 
-def changes(upper: Path, lowers: Sequence[Path]) -> list[dict[str, Any]] | None:
+def _entries(
+    root: Path, lowers: Sequence[Path], descend: Callable[[UpperEntry], bool], tree: bool
+) -> Iterator[UpperEntry]:
+    """The upper dir's entries; for a vfs container's full tree (`tree`), the entries the
+    upper dir would hold (treediff.py)."""
+    return virtual_upper(root, lowers, descend) if tree else walk_upper(root, descend)
+
+
+def changes(
+    upper: Path, lowers: Sequence[Path], *, tree: bool = False
+) -> list[dict[str, Any]] | None:
     """GET /containers/{id}/changes: [{"Path", "Kind"}] in dockerd's order; None (JSON null,
-    as dockerd's nil slice) when nothing changed."""
-    diff = _Diff(lowers)
+    as dockerd's nil slice) when nothing changed. With `tree`, `upper` is a vfs rootfs."""
+    diff = _Diff(lowers, tree)
     result: list[dict[str, Any]] = []
     changed_dirs: set[str] = set()
 
     def descend(entry: UpperEntry) -> bool:
         return not is_mount_stub(entry)
 
-    for entry in _stubs_first(walk_upper(upper, descend), diff):
+    for entry in _stubs_first(_entries(upper, lowers, descend, tree), diff):
         if is_mount_stub(entry):
             continue
         if entry.whiteout or (entry.is_dir and entry.opaque):
@@ -263,9 +199,12 @@ def changes(upper: Path, lowers: Sequence[Path]) -> list[dict[str, Any]] | None:
     return result or None
 
 
-def layer_tar(upper: Path, lowers: Sequence[Path], write: Callable[[bytes], Any]) -> None:
-    """The upper dir as an OCI layer tar (what `docker commit` stores), written to `write`."""
-    diff = _Diff(lowers)
+def layer_tar(
+    upper: Path, lowers: Sequence[Path], write: Callable[[bytes], Any], *, tree: bool = False
+) -> None:
+    """The upper dir as an OCI layer tar (what `docker commit` stores), written to `write`;
+    with `tree`, the changes of a vfs rootfs over its layers."""
+    diff = _Diff(lowers, tree)
     tar = TarWriter(write)
     pending: list[tuple[str, tarfile.TarInfo, list[tarfile.TarInfo]]] = []  # held dir headers
 
@@ -279,7 +218,7 @@ def layer_tar(upper: Path, lowers: Sequence[Path], write: Callable[[bytes], Any]
     def descend(entry: UpperEntry) -> bool:
         return not is_mount_stub(entry)
 
-    for entry in _stubs_first(walk_upper(upper, descend), diff):
+    for entry in _stubs_first(_entries(upper, lowers, descend, tree), diff):
         while pending and not entry.path.startswith(pending[-1][0] + "/"):
             pending.pop()  # a held directory whose subtree gave nothing: leave it out
         if is_mount_stub(entry):

@@ -127,6 +127,20 @@ def _unescape(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class RootfsLayout:
+    """Where a container's root filesystem is, for cp, diff, export and commit."""
+
+    directory: Path  # containers/<id>: upper/, work/ and merged/ under overlay2
+    lowers: list[Path]  # the image's layer dirs, top-most first
+    tree: Path | None = None  # vfs: the container's full copy of its image
+
+    @property
+    def changes_root(self) -> Path:
+        """What holds the container's writes: the overlay upper dir, or the vfs tree."""
+        return self.tree if self.tree is not None else self.directory / "upper"
+
+
+@dataclass(frozen=True, slots=True)
 class MountEntry:
     """One line of /proc/self/mountinfo, the fields we use."""
 

@@ -25,6 +25,7 @@ from ..asyncutil import uninterruptible
 from ..events import EventBus
 from ..filters import labels_match, until_filter
 from ..fsutil import dir_size
+from ..graphdriver import VFS
 from ..images import ImageStore
 from ..images.store import MAX_LAYER_DEPTH
 from ..networks.dns import resolv_conf as embedded_dns_resolv_conf
@@ -34,7 +35,7 @@ from ..store import Database
 from ..store.containers import ContainerRows
 from ..volumes import VolumeService
 from ..volumes.mounts import MountPoint
-from . import _shm, hostconfig, merge, names, views
+from . import _shm, hostconfig, merge, names, treediff, vfs, views
 from .detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from .health import HealthConfig, HealthMonitor, new_health
 from .io import RunIO, Subscriber
@@ -52,7 +53,7 @@ from .logs import parse_time
 from .probe import run_captured
 from .resolve import resolve
 from .restart import Backoff, RestartPolicy
-from .rootfs import overlay_mount_options
+from .rootfs import RootfsLayout, overlay_mount_options
 from .spec import SpecInput, build_spec, linux_resources
 from .types import (
     AttachOptions,
@@ -129,6 +130,8 @@ class ContainerService:
         self._events = events
         self._runtime = runtime
         self._images = images
+        self._data_root = data_root
+        self._driver = images.graph_driver  # what new containers get; start refuses others
         self._root = data_root / "containers"
         self._fifo_root = exec_root / "containers"
         self._live_restore = live_restore
@@ -174,10 +177,25 @@ class ContainerService:
         (top, exec, archive...)."""
         self._event(c, action, **extra)
 
-    def rootfs_dirs(self, c: Container) -> tuple[Path, list[Path]]:
+    def rootfs_layout(self, c: Container) -> RootfsLayout:
         """For containers/files.py (cp, diff, export, commit): the container's directory
-        (upper/, work/, merged/ in it) and its image layers, top-most first."""
-        return self._root / c.id, self._lower_dirs(c)
+        (upper/, work/, merged/ in it), its image layers (top-most first) and, under vfs, its
+        tree. By the driver it was created under, which may not be the daemon's."""
+        tree = self._tree(c)
+        return RootfsLayout(self._root / c.id, self._lower_dirs(c), tree)
+
+    def _tree(self, c: Container) -> Path | None:
+        """A vfs container's rootfs copy; None under overlay2."""
+        return vfs.tree_dir(self._data_root, c.id) if c.driver == VFS else None
+
+    async def _rw_size(self, c: Container) -> int:
+        """SizeRw: the upper dir's bytes; a vfs tree's changed files (dockerd's naive diff)."""
+        tree = self._tree(c)
+        if tree is None:
+            return await asyncio.to_thread(dir_size, self._root / c.id / "upper")
+        if not tree.is_dir():
+            return 0
+        return await asyncio.to_thread(treediff.changed_size, tree, self._lower_dirs(c))
 
     def view_mounts(self, c: Container) -> contextlib.AbstractAsyncContextManager[list[MountPoint]]:
         """For containers/files.py: the container's volumes and bind mounts, set up for a cp
@@ -269,6 +287,7 @@ class ContainerService:
             hostname_path=str(directory / "hostname"),
             hosts_path=str(directory / "hosts"),
             layer_chains=image.chain_ids,
+            driver=self._driver,
         )
         container.host_config["LogConfig"] = log_config  # inspect shows the effective one
         if log_config["Type"] != "json-file":
@@ -281,11 +300,30 @@ class ContainerService:
             self._networks.on_create(container, opts.networking_config)
         await self._images.hold_layers(container_id, image)
         await asyncio.to_thread(self._make_dirs, container)
+        tree = self._tree(container)
+        if tree is not None:
+            await self._copy_image(container, tree)
         self._save(container)
         self._by_id[container_id] = container
         self._by_name[name] = container_id
         self._event(container, "create")
         return container_id, warnings
+
+    async def _copy_image(self, c: Container, tree: Path) -> None:
+        """vfs: the container's rootfs is a copy of its image, made now (in a worker thread,
+        as dockerd's vfs Create copies the parent layer); if that fails, the container is not
+        created and what create had set up for it goes."""
+        try:
+            await asyncio.to_thread(vfs.make_tree, tree, self._lower_dirs(c))
+        except BaseException as exc:
+            await asyncio.to_thread(_remove_dirs, self._root / c.id)
+            await self._images.release_holds(c.id)
+            if self._networks is not None:
+                self._networks.on_remove(c)
+            await self._volumes.detach_container(c.id, c.mount_points, remove_anonymous=True)
+            if isinstance(exc, OSError):
+                raise errdefs.System(f"copying the image for the vfs rootfs: {exc}") from None
+            raise
 
     def _check_name_free(self, name: str) -> None:
         owner = self._by_name.get(name)
@@ -361,7 +399,15 @@ class ContainerService:
             raise
 
     async def _start_locked(self, c: Container) -> None:
+        if c.driver != self._driver:
+            raise errdefs.Conflict(
+                f"cannot start container {c.id}: it was created with the {c.driver} storage "
+                f"driver and the daemon runs {self._driver}; start the daemon with "
+                f"--storage-driver={c.driver} to run it (its files stay readable: docker cp, "
+                "export and commit work)"
+            )
         directory = self._root / c.id
+        tree = self._tree(c)
         fifo_dir = self._fifo_root / c.id
         await asyncio.to_thread(_reset_dir, fifo_dir)
         paths = create_fifos(fifo_dir, stdin=bool(c.config.get("OpenStdin")), terminal=c.tty)
@@ -369,9 +415,8 @@ class ContainerService:
         run_io = RunIO(paths, log_driver, self._subscribers.setdefault(c.id, set()))
         try:
             link_env = self._networks.link_env(c) if self._networks is not None else []
-            volume_mounts = await self._volumes.setup(
-                c.id, c.mount_points, [directory / "upper", *self._lower_dirs(c)]
-            )
+            layers = [tree] if tree is not None else [directory / "upper", *self._lower_dirs(c)]
+            volume_mounts = await self._volumes.setup(c.id, c.mount_points, layers)
             spec = await asyncio.to_thread(self._spec_for, c, volume_mounts, link_env)
         except BaseException:
             log_driver.close()
@@ -380,11 +425,7 @@ class ContainerService:
         if hostconfig.needs_shm_mount(c.host_config):  # --ipc shareable: joinable /dev/shm
             shm_size = hostconfig.shm_size(c.host_config)
             await asyncio.to_thread(_shm.mount, directory / "shm", shm_size)
-        # the layers by their short links: containerd mounts a long chain's lowerdir list
-        # relative to their directory (compactLowerdirOption), so it fits in a page
-        lower = await asyncio.to_thread(self._images.mount_lowers, c.layer_chains)
-        options = overlay_mount_options(lower, directory / "upper", directory / "work")
-        rootfs = [Mount(type="overlay", source="overlay", options=tuple(options))]
+        rootfs = await self._rootfs_mounts(c, tree)
         await run_io.open()
         try:
             pid = await self._runtime.create(c.id, spec, rootfs, paths)
@@ -421,6 +462,17 @@ class ContainerService:
         live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
         self._watch_health(c, live)
         self._event(c, "start")
+
+    async def _rootfs_mounts(self, c: Container, tree: Path | None) -> list[Mount]:
+        """The rootfs as containerd mounts it: the vfs tree bound in place, or the overlay."""
+        if tree is not None:
+            return [Mount(type="bind", source=str(tree), options=("rbind", "rw"))]
+        # the layers by their short links: containerd mounts a long chain's lowerdir list
+        # relative to their directory (compactLowerdirOption), so it fits in a page
+        lower = await asyncio.to_thread(self._images.mount_lowers, c.layer_chains)
+        directory = self._root / c.id
+        options = overlay_mount_options(lower, directory / "upper", directory / "work")
+        return [Mount(type="overlay", source="overlay", options=tuple(options))]
 
     async def exec_process(self, ref: str, user: str) -> tuple[Container, dict[str, Any]]:
         """The running container and the process spec an exec in it starts from: the task's own
@@ -768,7 +820,7 @@ class ContainerService:
                 labels_match(c.config.get("Labels") or {}, [v]) for v in filters.get("label!", [])
             ):
                 continue
-            size = await asyncio.to_thread(dir_size, self._root / c.id / "upper")
+            size = await self._rw_size(c)
             try:
                 await self.remove(c.id, force=False, volumes=False)
             except errdefs.EngineError:
@@ -823,7 +875,10 @@ class ContainerService:
             with contextlib.suppress(errdefs.NotFound):
                 await self._runtime.delete(c.id)
             await asyncio.to_thread(_shm.unmount, self._root / c.id / "shm")
-            await asyncio.to_thread(_remove_dirs, self._root / c.id, self._fifo_root / c.id)
+            tree = self._tree(c)
+            await asyncio.to_thread(
+                _remove_dirs, self._root / c.id, self._fifo_root / c.id, *([tree] if tree else [])
+            )
             self._rows.delete(c.id)
             if self._networks is not None:
                 self._networks.on_remove(c)
@@ -860,9 +915,7 @@ class ContainerService:
             for row, c in zip(rows, containers, strict=True):
                 self._networks.summary(c, row)
         if opts.size:
-            sizes = await asyncio.to_thread(
-                lambda: [dir_size(self._root / c.id / "upper") for c in containers]
-            )
+            sizes = [await self._rw_size(c) for c in containers]
             for row, c, size_rw in zip(rows, containers, sizes, strict=True):
                 image_size = (
                     self._images.get(c.image_id).size if self._images.exists(c.image_id) else 0
@@ -911,14 +964,16 @@ class ContainerService:
 
     def inspect(self, ref: str) -> dict[str, Any]:
         c = self.get(ref)
-        data = views.inspect(c, self._graph_driver_data(c))
+        data = views.inspect(c, c.driver, self._graph_driver_data(c))
         if self._networks is not None:
             data["NetworkSettings"] = self._networks.settings(c, data["NetworkSettings"])
         return data
 
-    def _graph_driver_data(self, c: Container) -> dict[str, str]:
+    def _graph_driver_data(self, c: Container) -> dict[str, str] | None:
         """GraphDriver.Data of inspect, kept per container (its layers never change): building
-        the paths each time was a tenth of an inspect's cost."""
+        the paths each time was a tenth of an inspect's cost. vfs has none (null, as dockerd)."""
+        if c.driver == VFS:
+            return None
         data = self._graph_data.get(c.id)
         if data is None:
             directory = self._root / c.id

@@ -102,6 +102,7 @@ class Container:
     layer_chains: list[str] = field(default_factory=list)  # the image's ChainIDs, base first
     manually_stopped: bool = False  # stop/kill by the user: restart policies stand down
     mount_points: list[dict[str, Any]] = field(default_factory=list)  # volumes/mounts.py
+    driver: str = "overlay2"  # the storage driver it was created under (graphdriver.py)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)

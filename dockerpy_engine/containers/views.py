@@ -66,8 +66,9 @@ def summary(c: Container, image_ref: str) -> dict[str, Any]:
     }
 
 
-def inspect(c: Container, driver_data: dict[str, str]) -> dict[str, Any]:
-    """GET /containers/{id}/json, field for field as dockerd's ContainerJSON."""
+def inspect(c: Container, driver: str, driver_data: dict[str, str] | None) -> dict[str, Any]:
+    """GET /containers/{id}/json, field for field as dockerd's ContainerJSON; `driver` is
+    the storage driver the container's rootfs is on (GraphDriver.Data is null for vfs)."""
     state = c.state
     return {
         "Id": c.id,
@@ -95,14 +96,14 @@ def inspect(c: Container, driver_data: dict[str, str]) -> dict[str, Any]:
         "LogPath": c.log_path,
         "Name": c.name,
         "RestartCount": c.restart_count,
-        "Driver": "overlay2",
+        "Driver": driver,
         "Platform": "linux",
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": None,
         "HostConfig": c.host_config,
-        "GraphDriver": {"Name": "overlay2", "Data": driver_data},
+        "GraphDriver": {"Name": driver, "Data": driver_data},
         "Mounts": api_mount_points(c.mount_points),
         "Config": c.config,
         "NetworkSettings": {

@@ -119,8 +119,17 @@ _SOFT = _ACTIVE_REFERENCE | _STOPPED
 class ImageStore:
     """Images, names and layers of one data root. Mutations are serialised by one lock."""
 
-    def __init__(self, db: Database, root: Path, on_event: EventSink | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        root: Path,
+        on_event: EventSink | None = None,
+        graph_driver: str = "overlay2",
+    ) -> None:
         self.root = Path(root)
+        # the daemon's storage driver (graphdriver.py), as dockerd's layer store owns it: what
+        # containers and the builder put on these layers, and what inspect names
+        self.graph_driver = graph_driver
         self._rows = ImageRows(db)
         self._emit_sink = on_event
         self._images: dict[str, Image] = {}
@@ -430,7 +439,8 @@ class ImageStore:
         if cfg.get("os.version"):
             out["OsVersion"] = cfg["os.version"]
         out["Size"] = image.size
-        out["GraphDriver"] = {"Name": "overlay2", "Data": self._graph_data(image)}
+        data = self._graph_data(image) if self.graph_driver == "overlay2" else None
+        out["GraphDriver"] = {"Name": self.graph_driver, "Data": data}  # vfs: no data
         out["RootFS"] = {"Type": "layers", "Layers": image.diff_ids}
         out["Metadata"] = {"LastTagTime": image.last_tag_time or ZERO_TIME}
         return out
