@@ -280,14 +280,16 @@ async def test_shared_layer_is_kept_while_used(store: ImageStore, root: Path) ->
 
 
 async def test_delete_conflicts_match_dockerd(store: ImageStore) -> None:
-    image = await store.import_image(chunks(ROOTFS), "a", [], "", None)
+    # a name that is no hex prefix: "a" would be read as an ID prefix for 1 image in 16,
+    # as dockerd's isImageIDPrefix does
+    image = await store.import_image(chunks(ROOTFS), "zz", [], "", None)
     users = Users()
     cid = "c" * 64
     users.by_image[image.id] = (cid, False)
     with pytest.raises(Conflict) as info:
-        await store.delete("a", in_use=users)
+        await store.delete("zz", in_use=users)
     assert info.value.message == (
-        f'conflict: unable to remove repository reference "a" (must force) - '
+        f'conflict: unable to remove repository reference "zz" (must force) - '
         f"container {cid[:12]} is using its referenced image {short_id(image.id)}"
     )
     with pytest.raises(Conflict) as info:
@@ -303,7 +305,7 @@ async def test_delete_conflicts_match_dockerd(store: ImageStore) -> None:
         f"conflict: unable to delete {short_id(image.id)} (cannot be forced) - "
         f"image is being used by running container {cid[:12]}"
     )
-    await store.tag("a", "other")
+    await store.tag("zz", "other")
     del users.by_image[image.id]
     with pytest.raises(Conflict) as info:
         await store.delete(image.id, in_use=users)
@@ -313,12 +315,12 @@ async def test_delete_conflicts_match_dockerd(store: ImageStore) -> None:
     )
     records = await store.delete(image.id, force=True, in_use=users)
     assert records[:3] == [
-        {"Untagged": "a:latest"},
-        {"Untagged": "other:latest"},
+        {"Untagged": "other:latest"},  # lexical order of the full references
+        {"Untagged": "zz:latest"},
         {"Deleted": image.id},
     ]
     with pytest.raises(NoSuchImage):
-        await store.delete("a")
+        await store.delete("zz")
 
 
 async def test_delete_by_id_with_single_tag_untags_it(store: ImageStore) -> None:
