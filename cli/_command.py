@@ -151,6 +151,7 @@ def command(
     max_args: int | None = None,
     interspersed: bool = True,
     notice: str = "",
+    long: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register fn under `path` ("container ls") and its aliases ("container list", "ps")."""
 
@@ -166,6 +167,7 @@ def command(
             min_args,
             max_args,
             interspersed,
+            long=long,
             notice=notice,
         )
         for p in (canon, *alias_paths):

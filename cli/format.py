@@ -6,13 +6,15 @@ Everything here is pure (strings in, strings out) so it is unit-tested without a
 
 from __future__ import annotations
 
-import datetime as _dt
 import time as _time
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockerpy_engine.humanize import human_duration
+
+if TYPE_CHECKING:
+    import datetime as _dt
 
 __all__ = [
     "FormatError",
@@ -118,6 +120,8 @@ def truncate_id(ident: str) -> str:
 def go_time(unix_seconds: float, tz: _dt.tzinfo | None = None) -> str:
     """Go's time.Time.String() for time.Unix(s, 0) in local time:
     `2025-11-27 22:04:23 +0000 UTC`."""
+    import datetime as _dt  # here: `ps` and `images` tables don't need it
+
     t = _dt.datetime.fromtimestamp(int(unix_seconds), tz or _local_tz())
     off = t.strftime("%z")
     name = t.tzname() or off
@@ -127,6 +131,8 @@ def go_time(unix_seconds: float, tz: _dt.tzinfo | None = None) -> str:
 
 
 def _local_tz() -> _dt.tzinfo:
+    import datetime as _dt
+
     return _dt.datetime.now().astimezone().tzinfo or _dt.UTC
 
 
@@ -143,6 +149,8 @@ def parse_time(value: str, now: float | None = None) -> str:
         return f"{int(t)}.{round((t - int(t)) * 1e9):09d}"
     if _is_unix(value):
         return value
+    import datetime as _dt
+
     for fmt, has_tz in (
         ("%Y-%m-%dT%H:%M:%S.%f%z", True),
         ("%Y-%m-%dT%H:%M:%S%z", True),

@@ -18,7 +18,9 @@ from cli import _command
 
 __all__ = ["app", "main", "typer_app"]
 
-_COMMAND_MODULES = ("system", "container", "image", "registry", "build", "volume", "network")
+# In registration order (system and image import container first); the most used first, so
+# that `ps` or `run` imports one module of declarations rather than seven.
+_COMMAND_MODULES = ("container", "system", "image", "registry", "build", "volume", "network")
 
 _GLOBAL_HELP = """
 Usage:  docker [OPTIONS] COMMAND
@@ -42,11 +44,15 @@ Run 'docker COMMAND --help' for more information on a command.
 """
 
 
-def _load_commands() -> None:
+def _load_commands(words: list[str] | None = None) -> None:
+    """Import the command modules; given argv's words, stop as soon as they name a command
+    (no module's one-word command is another's group name, so the first match is the one)."""
     import importlib
 
     for name in _COMMAND_MODULES:
         importlib.import_module(f"cli.commands.{name}")
+        if words is not None and _command.find(words)[0] is not None:
+            return
 
 
 class _Globals:
@@ -201,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if want_help or not rest:
         out.write(_GLOBAL_HELP)
         return 0
-    _load_commands()
+    _load_commands(rest)
     cmd, invoked, args = _command.find(rest)
     if cmd is None:
         word = rest[0]

@@ -7,15 +7,25 @@ import json
 import time
 from typing import Any
 
-from cli.format import ellipsis, go_time, human_size, human_size_precision, since, truncate_id
+from cli.format import (
+    bytes_size,
+    ellipsis,
+    go_time,
+    human_size,
+    human_size_precision,
+    since,
+    truncate_id,
+)
 from cli.gotemplate import GoJSON, GoStruct
 
 __all__ = [
     "CONTAINER_HEADERS",
     "IMAGE_HEADERS",
+    "STATS_HEADERS",
     "ContainerContext",
     "HistoryContext",
     "ImageContext",
+    "StatsContext",
     "image_rows",
 ]
 
@@ -371,3 +381,108 @@ class HistoryContext(GoStruct, GoJSON):
         from cli.gotemplate import go_json
 
         return go_json({k: getattr(self, k) for k in sorted(self._go_fields)}, escape_html=True)
+
+
+STATS_HEADERS = {
+    "Container": "CONTAINER",
+    "Name": "NAME",
+    "ID": "CONTAINER ID",
+    "CPUPerc": "CPU %",
+    "MemUsage": "MEM USAGE / LIMIT",
+    "MemPerc": "MEM %",
+    "NetIO": "NET I/O",
+    "BlockIO": "BLOCK I/O",
+    "PIDs": "PIDS",
+}
+
+
+class StatsContext(GoStruct, GoJSON):
+    """The stats formatter's statsContext over one stats document (None when collecting it
+    failed: the values then show as `--`), with docker's Linux arithmetic: memory without
+    the inactive file cache, CPU % from the sample's delta against precpu_stats."""
+
+    _go_type = "*container.statsContext"
+    _go_fields = tuple(STATS_HEADERS)
+
+    def __init__(self, container: str, doc: dict[str, Any] | None, trunc: bool) -> None:
+        self.Container = container
+        self.doc = doc or {}
+        self.invalid = doc is None
+        self.trunc = trunc
+
+    @property
+    def Name(self) -> str:
+        name = self.doc.get("name") or ""
+        return name[1:] if len(name) > 1 else "--"
+
+    @property
+    def ID(self) -> str:
+        ident = self.doc.get("id") or ""
+        return truncate_id(ident) if self.trunc else ident
+
+    def _memory(self) -> tuple[float, float]:
+        mem = self.doc.get("memory_stats") or {}
+        usage = mem.get("usage") or 0
+        extra = mem.get("stats") or {}
+        cache = extra.get("total_inactive_file")  # cgroup v1
+        if cache is None or cache >= usage:
+            cache = extra.get("inactive_file", 0)  # cgroup v2
+        return float(usage - cache if cache < usage else usage), float(mem.get("limit") or 0)
+
+    @property
+    def CPUPerc(self) -> str:
+        if self.invalid:
+            return "--"
+        cur = self.doc.get("cpu_stats") or {}
+        pre = self.doc.get("precpu_stats") or {}
+        cpu_delta = ((cur.get("cpu_usage") or {}).get("total_usage") or 0) - (
+            (pre.get("cpu_usage") or {}).get("total_usage") or 0
+        )
+        system_delta = (cur.get("system_cpu_usage") or 0) - (pre.get("system_cpu_usage") or 0)
+        per_cpu = (cur.get("cpu_usage") or {}).get("percpu_usage") or []
+        online = cur.get("online_cpus") or len(per_cpu)
+        percent = cpu_delta / system_delta * online * 100 if system_delta > 0 < cpu_delta else 0.0
+        return f"{percent:.2f}%"
+
+    @property
+    def MemUsage(self) -> str:
+        if self.invalid:
+            return "-- / --"
+        used, limit = self._memory()
+        return f"{bytes_size(used)} / {bytes_size(limit)}"
+
+    @property
+    def MemPerc(self) -> str:
+        if self.invalid:
+            return "--"
+        used, limit = self._memory()
+        return f"{used / limit * 100 if limit else 0.0:.2f}%"
+
+    @property
+    def NetIO(self) -> str:
+        if self.invalid:
+            return "--"
+        nets = (self.doc.get("networks") or {}).values()
+        rx = sum(n.get("rx_bytes") or 0 for n in nets)
+        tx = sum(n.get("tx_bytes") or 0 for n in nets)
+        return f"{human_size_precision(rx, 3)} / {human_size_precision(tx, 3)}"
+
+    @property
+    def BlockIO(self) -> str:
+        if self.invalid:
+            return "--"
+        entries = (self.doc.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
+        read = sum(e.get("value") or 0 for e in entries if (e.get("op") or " ")[0] in "rR")
+        write = sum(e.get("value") or 0 for e in entries if (e.get("op") or " ")[0] in "wW")
+        return f"{human_size_precision(read, 3)} / {human_size_precision(write, 3)}"
+
+    @property
+    def PIDs(self) -> str:
+        if self.invalid:
+            return "--"
+        return str((self.doc.get("pids_stats") or {}).get("current") or 0)
+
+    def go_json(self) -> str:
+        from cli.gotemplate import go_json
+
+        return go_json({k: getattr(self, k) for k in sorted(STATS_HEADERS)}, escape_html=True)

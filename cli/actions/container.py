@@ -1,6 +1,7 @@
 """Container commands: ps, inspect, logs, create, start, run, attach, stop, kill, restart, rm,
-wait, exec, rename, pause, unpause, top, prune. REST calls through env.api; output and exit
-statuses as the docker CLI 28 gives them."""
+wait, exec, rename, pause, unpause, top, prune, diff, commit, port, update, stats (cp and export
+are in cli.actions.copy). REST calls through env.api; output and exit statuses as the docker
+CLI 28 gives them."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from cli.actions._common import (
     render,
 )
 from cli.actions._contexts import CONTAINER_HEADERS, ContainerContext
-from cli.api import APIError, CLIError
+from cli.api import APIError, CLIError, quote
 from cli.env import Env
 from cli.format import parse_time, tabwrite
 
 __all__ = [
+    "CommitOptions",
     "ContainerConfig",
     "CreateOptions",
     "ExecOptions",
@@ -32,13 +34,18 @@ __all__ = [
     "PsOptions",
     "RunOptions",
     "StartOptions",
+    "StatsOptions",
     "StopOptions",
+    "attach",
+    "commit",
     "create",
+    "diff",
     "exec_",
     "inspect",
     "kill",
     "logs",
     "pause",
+    "port",
     "prune",
     "ps",
     "rename",
@@ -46,9 +53,11 @@ __all__ = [
     "rm",
     "run",
     "start",
+    "stats",
     "stop",
     "top",
     "unpause",
+    "update",
     "wait",
 ]
 
@@ -117,12 +126,6 @@ _TYPE_PATHS = {
 }
 
 
-def _quote(ref: str) -> str:
-    from urllib.parse import quote
-
-    return quote(ref, safe="")
-
-
 def inspect(env: Env, opts: InspectOptions) -> int:
     """inspect/container inspect/image inspect: docker's IndentedInspector (the daemon's bytes
     re-indented) or the template per object; missing objects reported after the output."""
@@ -169,7 +172,7 @@ def _inspect_one(env: Env, ref: str, opts: InspectOptions) -> tuple[bytes | None
     for t in types:
         params = {"size": "1"} if (t == "container" and opts.size) else None
         try:
-            return env.api.get_raw(_TYPE_PATHS[t].format(_quote(ref)), params), ""
+            return env.api.get_raw(_TYPE_PATHS[t].format(quote(ref)), params), ""
         except APIError as e:
             if not e.not_found and e.http_status not in (400,):
                 return None, str(e)
@@ -193,7 +196,7 @@ class LogsOptions(NamedTuple):
 
 
 def _container_tty(env: Env, ref: str) -> bool:
-    info = env.api.get(f"/containers/{_quote(ref)}/json")
+    info = env.api.get(f"/containers/{quote(ref)}/json")
     return bool((info.get("Config") or {}).get("Tty"))
 
 
@@ -215,7 +218,7 @@ def logs(env: Env, opts: LogsOptions) -> int:
         }
     except ValueError as e:
         raise CLIError(str(e)) from None
-    resp = env.api.request("GET", f"/containers/{_quote(opts.container)}/logs", params)
+    resp = env.api.request("GET", f"/containers/{quote(opts.container)}/logs", params)
     try:
         write_frames(resp.chunks(), env.out_b, env.err_b, tty)
     except KeyboardInterrupt:
@@ -718,7 +721,7 @@ def start(env: Env, opts: StartOptions) -> int:
         raise CLIError("you cannot start and attach multiple containers at once", 1)
     if opts.attach or opts.interactive:
         ref = opts.containers[0]
-        info = env.api.get(f"/containers/{_quote(ref)}/json")
+        info = env.api.get(f"/containers/{quote(ref)}/json")
         cid = info["Id"]
         tty = bool(info["Config"].get("Tty"))
         stdin = opts.interactive and bool(info["Config"].get("OpenStdin"))
@@ -728,13 +731,21 @@ def start(env: Env, opts: StartOptions) -> int:
         return status
 
     def one(ref: str) -> str:
-        env.api.post(f"/containers/{_quote(ref)}/start")
+        env.api.post(f"/containers/{quote(ref)}/start")
         return ref
 
     return for_each(env, opts.containers, one, summary="failed to start containers")
 
 
 def _attach_and_start_existing(env: Env, cid: str, tty: bool, stdin: bool, keys: str) -> int:
+    return _stream_existing(env, cid, tty, stdin, keys, start=True)
+
+
+def _stream_existing(
+    env: Env, cid: str, tty: bool, stdin: bool, keys: str, start: bool, sig_proxy: bool = False
+) -> int:
+    """Attach to an existing container (starting it for `start -a`), copy its streams until
+    the daemon closes them, and return its exit status from a wait begun beforehand."""
     import json
 
     from cli.streams import pump_hijacked, raw_terminal
@@ -747,26 +758,54 @@ def _attach_and_start_existing(env: Env, cid: str, tty: bool, stdin: bool, keys:
         "detachKeys": keys or env.config.get("detachKeys"),
     }
     conn = env.api.hijack(f"/containers/{cid}/attach", params)
-    waiter = env.api.request("POST", f"/containers/{cid}/wait", {"condition": "next-exit"})
-    try:
-        env.api.post(f"/containers/{cid}/start")
-    except APIError:
-        conn.close()
-        waiter.close()
-        raise
+    waiter = env.api.request(
+        "POST", f"/containers/{cid}/wait", {"condition": "next-exit" if start else None}
+    )
+    if start:
+        try:
+            env.api.post(f"/containers/{cid}/start")
+        except APIError:
+            conn.close()
+            waiter.close()
+            raise
     stdin_fd = env.stdin.fileno() if stdin else None
     terminal = tty and stdin_fd is not None and os.isatty(stdin_fd)
     ctx = raw_terminal(stdin_fd) if terminal and stdin_fd is not None else contextlib.nullcontext()
+    restore_signals = _proxy_signals(env, cid) if (sig_proxy and not tty) else None
     try:
         with ctx:
             pump_hijacked(conn, tty, env.out_b, env.err_b, stdin_fd)
     finally:
         conn.close()
+        if restore_signals is not None:
+            restore_signals()
     try:
         result = json.loads(waiter.read() or b"{}")
     finally:
         waiter.close()
+    message = (result.get("Error") or {}).get("Message")
+    if message:
+        raise CLIError(message)
     return int(result.get("StatusCode", 0))
+
+
+def attach(env: Env, container: str, no_stdin: bool, sig_proxy: bool, detach_keys: str) -> int:
+    """docker attach: a running container's streams (stdin only when it was created with -i
+    and --no-stdin is not given); exits with the container's status."""
+    info = env.api.get(f"/containers/{quote(container)}/json")
+    state = info.get("State") or {}
+    if not state.get("Running"):
+        raise CLIError("You cannot attach to a stopped container, start it first")
+    if state.get("Paused"):
+        raise CLIError("You cannot attach to a paused container, unpause it first")
+    if state.get("Restarting"):
+        raise CLIError("You cannot attach to a restarting container, wait until it is running")
+    config = info.get("Config") or {}
+    tty = bool(config.get("Tty"))
+    if tty and not no_stdin and not env.stdin_is_tty():
+        raise CLIError("the input device is not a TTY", 1)
+    stdin = not no_stdin and bool(config.get("OpenStdin"))
+    return _stream_existing(env, info["Id"], tty, stdin, detach_keys, False, sig_proxy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -784,7 +823,7 @@ def stop(env: Env, opts: StopOptions) -> int:
     return for_each(
         env,
         opts.containers,
-        lambda r: (env.api.post(f"/containers/{_quote(r)}/stop", params), r)[1],
+        lambda r: (env.api.post(f"/containers/{quote(r)}/stop", params), r)[1],
     )
 
 
@@ -793,26 +832,26 @@ def restart(env: Env, opts: StopOptions) -> int:
     return for_each(
         env,
         opts.containers,
-        lambda r: (env.api.post(f"/containers/{_quote(r)}/restart", params), r)[1],
+        lambda r: (env.api.post(f"/containers/{quote(r)}/restart", params), r)[1],
     )
 
 
 def kill(env: Env, containers: list[str], signal: str = "") -> int:
     params = {"signal": signal or None}
     return for_each(
-        env, containers, lambda r: (env.api.post(f"/containers/{_quote(r)}/kill", params), r)[1]
+        env, containers, lambda r: (env.api.post(f"/containers/{quote(r)}/kill", params), r)[1]
     )
 
 
 def pause(env: Env, containers: list[str]) -> int:
     return for_each(
-        env, containers, lambda r: (env.api.post(f"/containers/{_quote(r)}/pause"), r)[1]
+        env, containers, lambda r: (env.api.post(f"/containers/{quote(r)}/pause"), r)[1]
     )
 
 
 def unpause(env: Env, containers: list[str]) -> int:
     return for_each(
-        env, containers, lambda r: (env.api.post(f"/containers/{_quote(r)}/unpause"), r)[1]
+        env, containers, lambda r: (env.api.post(f"/containers/{quote(r)}/unpause"), r)[1]
     )
 
 
@@ -828,7 +867,7 @@ def rm(
     failed = False
     for ref in containers:
         try:
-            env.api.delete(f"/containers/{_quote(ref)}", params)
+            env.api.delete(f"/containers/{quote(ref)}", params)
         except APIError as e:
             env.err.write(f"{e}\n")
             if not (force and e.not_found):
@@ -840,7 +879,7 @@ def rm(
 
 def wait(env: Env, containers: list[str]) -> int:
     def one(ref: str) -> str:
-        result = env.api.post(f"/containers/{_quote(ref)}/wait")
+        result = env.api.post(f"/containers/{quote(ref)}/wait")
         if result and (result.get("Error") or {}).get("Message"):
             raise APIError(500, result["Error"]["Message"])
         return str(result.get("StatusCode", 0) if result else 0)
@@ -853,7 +892,7 @@ def rename(env: Env, container: str, new_name: str) -> int:
     if not new_name:
         raise CLIError("Error: neither old nor new names may be empty", 1)
     try:
-        env.api.post(f"/containers/{_quote(container)}/rename", {"name": new_name})
+        env.api.post(f"/containers/{quote(container)}/rename", {"name": new_name})
     except APIError as e:
         env.err.write(f"{e}\n")
         raise CLIError(f"Error: failed to rename container named {container}") from None
@@ -866,7 +905,7 @@ def rename(env: Env, container: str, new_name: str) -> int:
 
 def top(env: Env, container: str, ps_args: list[str]) -> int:
     params = {"ps_args": " ".join(ps_args) if ps_args else None}
-    doc = env.api.get(f"/containers/{_quote(container)}/top", params)
+    doc = env.api.get(f"/containers/{quote(container)}/top", params)
     lines = ["\t".join(doc.get("Titles") or [])]
     lines += ["\t".join(p) for p in doc.get("Processes") or []]
     env.out.write(tabwrite("\n".join(lines) + "\n", minwidth=20, padding=3))
@@ -927,7 +966,7 @@ def exec_(env: Env, opts: ExecOptions) -> int:
         "WorkingDir": opts.workdir,
         "Cmd": opts.command,
     }
-    created = env.api.post(f"/containers/{_quote(opts.container)}/exec", None, body)
+    created = env.api.post(f"/containers/{quote(opts.container)}/exec", None, body)
     exec_id = created["Id"]
     if opts.detach:
         env.api.post(f"/exec/{exec_id}/start", None, {"Detach": True, "Tty": opts.tty})
@@ -959,3 +998,183 @@ def exec_(env: Env, opts: ExecOptions) -> int:
 
 
 _ = sys
+
+
+# ---------------------------------------------------------------------------------------------
+# diff / commit / port / update
+
+
+_CHANGE_KINDS = {0: "C", 1: "A", 2: "D"}
+
+
+def diff(env: Env, container: str) -> int:
+    """docker diff: one `KIND PATH` line per change, in the daemon's order."""
+    changes = env.api.get(f"/containers/{quote(container)}/changes") or []
+    env.out.write("".join(f"{_CHANGE_KINDS.get(c['Kind'], '?')} {c['Path']}\n" for c in changes))
+    return 0
+
+
+class CommitOptions(NamedTuple):
+    container: str
+    reference: str = ""  # REPOSITORY[:TAG]
+    author: str = ""
+    message: str = ""
+    changes: Sequence[str] = ()  # -c: Dockerfile instructions
+    pause: bool = True
+
+
+def commit(env: Env, opts: CommitOptions) -> int:
+    """docker commit: POST /commit; the reference is checked here, as the docker client
+    library does, and the new image's ID printed."""
+    from cli.reference import ReferenceError, familiar_name, parse_normalized
+
+    repo = tag = None
+    if opts.reference:
+        try:
+            ref = parse_normalized(opts.reference)
+        except ReferenceError as e:
+            raise CLIError(str(e)) from None
+        if ref.digest:
+            raise CLIError("refusing to create a tag with a digest reference")
+        repo, tag = familiar_name(ref.name), ref.tag or "latest"
+    params: dict[str, Any] = {
+        "container": opts.container,
+        "repo": repo,
+        "tag": tag,
+        "comment": opts.message or None,
+        "author": opts.author or None,
+        "changes": list(opts.changes) or None,
+        "pause": None if opts.pause else "0",
+    }
+    result = env.api.post("/commit", params, {})
+    env.out.write(f"{result['Id']}\n")
+    return 0
+
+
+def _join_host_port(binding: dict[str, Any]) -> str:
+    """net.JoinHostPort: IPv6 addresses in brackets."""
+    ip = binding.get("HostIp") or ""
+    host = f"[{ip}]" if ":" in ip else ip
+    return f"{host}:{binding.get('HostPort', '')}"
+
+
+def port(env: Env, container: str, private_port: str = "") -> int:
+    """docker port: every published mapping (`80/tcp -> 0.0.0.0:8080`), or the host addresses
+    of one private port (tcp unless `/PROTO` says otherwise), naturally sorted."""
+    from cli.actions._common import natural_key
+
+    info = env.api.get(f"/containers/{quote(container)}/json")
+    ports = (info.get("NetworkSettings") or {}).get("Ports") or {}
+    if private_port:
+        number, _, proto = private_port.partition("/")
+        if not number.isdigit() or int(number) >= 1 << 16:
+            reason = "value out of range" if number.isdigit() else "invalid syntax"
+            raise CLIError(
+                f'Error: invalid port ({number}): strconv.ParseUint: parsing "{number}": {reason}'
+            )
+        bindings = ports.get(f"{number}/{proto or 'tcp'}") or []
+        if not bindings:
+            raise CLIError(f"Error: No public port '{private_port}' published for {container}")
+        lines = [_join_host_port(b) for b in bindings]
+    else:
+        lines = [
+            f"{key} -> {_join_host_port(b)}"
+            for key, bindings in ports.items()
+            for b in bindings or []
+        ]
+    if lines:
+        env.out.write("\n".join(sorted(lines, key=natural_key)) + "\n")
+    return 0
+
+
+def update(env: Env, containers: list[str], resources: dict[str, Any], restart: str | None) -> int:
+    """docker update: the flags given (at least one) to each container; names printed as they
+    succeed, the daemon's warnings after them, the errors last."""
+    body = {k: v for k, v in resources.items() if v is not None}
+    if restart is not None:  # opts.ParseRestartPolicy; the daemon judges the name
+        name, colon, count = restart.partition(":")
+        if colon and not name:
+            raise CLIError("invalid restart policy format: no policy provided before colon")
+        if count and not count.lstrip("+-").isdigit():
+            raise CLIError("invalid restart policy format: maximum retry count must be an integer")
+        body["RestartPolicy"] = {"Name": name, "MaximumRetryCount": int(count or 0)}
+    if not body:
+        raise CLIError("you must provide one or more flags when using this command")
+    warnings: list[str] = []
+    errors: list[str] = []
+    for ref in containers:
+        try:
+            result = env.api.post(f"/containers/{quote(ref)}/update", None, body) or {}
+        except APIError as e:
+            errors.append(str(e))
+            continue
+        env.out.write(ref + "\n")
+        warnings.extend(result.get("Warnings") or [])
+    if warnings:
+        env.out.write("\n".join(warnings) + "\n")
+    if errors:
+        raise CLIError("\n".join(errors))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# stats
+
+
+class StatsOptions(NamedTuple):
+    containers: Sequence[str] = ()  # none: every running container (-a: every one)
+    all: bool = False
+    no_stream: bool = False
+    no_trunc: bool = False
+    format: str = ""
+
+
+_STATS_TABLE = (
+    "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t"
+    "{{.BlockIO}}\t{{.PIDs}}"
+)
+
+
+def _stats_sample(env: Env, ref: str) -> tuple[dict[str, Any] | None, str]:
+    """One stats document (stream=false: the daemon samples twice, so CPU % has a delta) or
+    the error docker records for the container."""
+    try:
+        return env.api.get(f"/containers/{quote(ref)}/stats", {"stream": "0"}), ""
+    except CLIError as e:
+        return None, str(e)
+
+
+def stats(env: Env, opts: StatsOptions) -> int:
+    """docker stats: a snapshot of each container's usage, collected in parallel. Named
+    containers that fail make the command fail before anything is printed; with none named,
+    failures show as `--`. Streaming redraws the table every half second until interrupted."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cli.actions._contexts import STATS_HEADERS, StatsContext
+
+    fmt = opts.format or env.config.get("statsFormat", "") or "table"
+    if fmt == "table":
+        fmt = _STATS_TABLE
+    named = list(opts.containers)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        while True:
+            refs = named or [
+                c["Id"][:12]
+                for c in env.api.get("/containers/json", {"all": "1" if opts.all else None})
+            ]
+            samples = list(pool.map(lambda r: (r, *_stats_sample(env, r)), refs))
+            errors = [err for _, _, err in samples if err]
+            if named and errors:
+                raise CLIError("\n".join(errors))
+            contexts = [StatsContext(ref, doc, not opts.no_trunc) for ref, doc, _ in samples]
+            if not opts.no_stream:
+                env.out.write("\033[2J\033[H")
+            try:
+                render(env, fmt, STATS_HEADERS, contexts)
+            except CLIError as e:  # stats words both kinds of template error as parsing ones
+                raise CLIError("template parsing error: " + str(e).split(": ", 1)[1]) from None
+            env.out.flush()
+            if opts.no_stream or (named and not contexts):
+                return 0
+            time.sleep(0.5)

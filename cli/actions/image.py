@@ -284,7 +284,7 @@ def save(env: Env, images_: list[str], output: str, platform: str) -> int:
     if not output and env.stdout_is_tty():
         raise CLIError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
     if output:
-        _check_output_path(output, "failed to save image")
+        check_output_path(output, "failed to save image")
     params: dict[str, Any] = {"names": images_}
     if platform:
         params["platform"] = json.dumps(_platform(platform), separators=(",", ":"))
@@ -296,7 +296,7 @@ def save(env: Env, images_: list[str], output: str, platform: str) -> int:
     return 0
 
 
-def _check_output_path(path: str, what: str) -> None:
+def check_output_path(path: str, what: str) -> None:
     """command.ValidateOutputPath: the directory exists and the path is not a directory."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):

@@ -476,7 +476,8 @@ def run(
     restart: RestartF = "",
     rm: RmF = False,
     sig_proxy: Annotated[
-        bool, Opt("--sig-proxy", help="Proxy received signals to the process")
+        bool,
+        Opt("--sig-proxy", show_default="true", help="Proxy received signals to the process"),
     ] = True,
     stop_signal: StopSignalF = "",
     stop_timeout: StopTimeoutF = None,
@@ -760,3 +761,274 @@ def exec_(
             detach_keys,
         ),
     )
+
+
+@command(
+    "container attach",
+    "Attach local standard input, output, and error streams to a running container",
+    usage="[OPTIONS] CONTAINER",
+    aliases=("attach",),
+    min_args=1,
+    max_args=1,
+)
+def attach(
+    env: Env,
+    container: Annotated[str, Arg("CONTAINER")],
+    detach_keys: Annotated[
+        str, Opt("--detach-keys", help="Override the key sequence for detaching a container")
+    ] = "",
+    no_stdin: Annotated[bool, Opt("--no-stdin", help="Do not attach STDIN")] = False,
+    sig_proxy: Annotated[
+        bool,
+        Opt("--sig-proxy", show_default="true", help="Proxy all received signals to the process"),
+    ] = True,
+) -> int:
+    from cli.actions import container as act
+
+    return act.attach(env, container, no_stdin, sig_proxy, detach_keys)
+
+
+@command(
+    "container cp",
+    "Copy files/folders between a container and the local filesystem",
+    usage="[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
+    "\tdocker cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+    aliases=("cp",),
+    min_args=2,
+    max_args=2,
+    long="Copy files/folders between a container and the local filesystem\n\n"
+    "Use '-' as the source to read a tar archive from stdin\n"
+    "and extract it to a directory destination in a container.\n"
+    "Use '-' as the destination to stream a tar archive of a\n"
+    "container source to stdout.",
+)
+def cp(
+    env: Env,
+    source: Annotated[str, Arg("SRC")],
+    destination: Annotated[str, Arg("DEST")],
+    archive: Annotated[
+        bool, Opt("-a", "--archive", help="Archive mode (copy all uid/gid information)")
+    ] = False,
+    follow_link: Annotated[
+        bool, Opt("-L", "--follow-link", help="Always follow symbol link in SRC_PATH")
+    ] = False,
+    quiet: Annotated[
+        bool | None,
+        Opt(
+            "-q",
+            "--quiet",
+            help="Suppress progress output during copy. Progress output is automatically "
+            "suppressed if no terminal is attached",
+        ),
+    ] = None,
+) -> int:
+    from cli.actions import copy
+
+    return copy.cp(env, copy.CopyOptions(source, destination, follow_link, archive, quiet))
+
+
+@command(
+    "container diff",
+    "Inspect changes to files or directories on a container's filesystem",
+    usage="CONTAINER",
+    aliases=("diff",),
+    min_args=1,
+    max_args=1,
+)
+def diff(env: Env, container: Annotated[str, Arg("CONTAINER")]) -> int:
+    from cli.actions import container as act
+
+    return act.diff(env, container)
+
+
+@command(
+    "container export",
+    "Export a container's filesystem as a tar archive",
+    usage="[OPTIONS] CONTAINER",
+    aliases=("export",),
+    min_args=1,
+    max_args=1,
+)
+def export(
+    env: Env,
+    container: Annotated[str, Arg("CONTAINER")],
+    output: Annotated[str, Opt("-o", "--output", help="Write to a file, instead of STDOUT")] = "",
+) -> int:
+    from cli.actions import copy
+
+    return copy.export(env, container, output)
+
+
+@command(
+    "container commit",
+    "Create a new image from a container's changes",
+    usage="[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+    aliases=("commit",),
+    min_args=1,
+    max_args=2,
+)
+def commit(
+    env: Env,
+    container: Annotated[str, Arg("CONTAINER")],
+    reference: Annotated[str, Arg("[REPOSITORY[:TAG]]")] = "",
+    author: Annotated[
+        str,
+        Opt("-a", "--author", help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")'),
+    ] = "",
+    change: Annotated[
+        list[str],
+        Opt("-c", "--change", metavar=_L, help="Apply Dockerfile instruction to the created image"),
+    ] = [],  # noqa: B006
+    message: Annotated[str, Opt("-m", "--message", help="Commit message")] = "",
+    pause: Annotated[
+        bool, Opt("-p", "--pause", show_default="true", help="Pause container during commit")
+    ] = True,
+) -> int:
+    from cli.actions import container as act
+
+    return act.commit(env, act.CommitOptions(container, reference, author, message, change, pause))
+
+
+@command(
+    "container port",
+    "List port mappings or a specific mapping for the container",
+    usage="CONTAINER [PRIVATE_PORT[/PROTO]]",
+    aliases=("port",),
+    min_args=1,
+    max_args=2,
+)
+def port(
+    env: Env,
+    container: Annotated[str, Arg("CONTAINER")],
+    private_port: Annotated[str, Arg("[PRIVATE_PORT[/PROTO]]")] = "",
+) -> int:
+    from cli.actions import container as act
+
+    return act.port(env, container, private_port)
+
+
+@command(
+    "container stats",
+    "Display a live stream of container(s) resource usage statistics",
+    usage="[OPTIONS] [CONTAINER...]",
+    aliases=("stats",),
+)
+def stats(
+    env: Env,
+    containers: Annotated[list[str], Arg("[CONTAINER...]")] = [],  # noqa: B006
+    all: Annotated[
+        bool, Opt("-a", "--all", help="Show all containers (default shows just running)")
+    ] = False,
+    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    no_stream: Annotated[
+        bool,
+        Opt("--no-stream", help="Disable streaming stats and only pull the first result"),
+    ] = False,
+    no_trunc: Annotated[bool, Opt("--no-trunc", help="Do not truncate output")] = False,
+) -> int:
+    from cli.actions import container as act
+
+    return act.stats(env, act.StatsOptions(containers, all, no_stream, no_trunc, format))
+
+
+def _uint16(value: str) -> int:
+    """pflag's Uint16 flag: the strconv error of a value that is not one."""
+    try:
+        n = int(value, 10)
+    except ValueError:
+        raise ValueError(f'strconv.ParseUint: parsing "{value}": invalid syntax') from None
+    if not 0 <= n < 1 << 16:
+        raise ValueError(f'strconv.ParseUint: parsing "{value}": value out of range')
+    return n
+
+
+_CPU_HELP = "Limit CPU CFS (Completely Fair Scheduler) "
+_I = "int"
+
+
+@command(
+    "container update",
+    "Update configuration of one or more containers",
+    usage="[OPTIONS] CONTAINER [CONTAINER...]",
+    aliases=("update",),
+    min_args=1,
+)
+def update(
+    env: Env,
+    containers: Annotated[list[str], Arg("CONTAINER")],
+    blkio_weight: Annotated[
+        int | None,
+        Opt(
+            "--blkio-weight",
+            metavar="uint16",
+            parse=_uint16,
+            show_default="0",
+            help="Block IO (relative weight), between 10 and 1000, or 0 to disable",
+        ),
+    ] = None,
+    cpu_period: Annotated[
+        int | None, Opt("--cpu-period", metavar=_I, help=_CPU_HELP + "period")
+    ] = None,
+    cpu_quota: Annotated[
+        int | None, Opt("--cpu-quota", metavar=_I, help=_CPU_HELP + "quota")
+    ] = None,
+    cpu_rt_period: Annotated[
+        int | None,
+        Opt("--cpu-rt-period", metavar=_I, help="Limit the CPU real-time period in microseconds"),
+    ] = None,
+    cpu_rt_runtime: Annotated[
+        int | None,
+        Opt("--cpu-rt-runtime", metavar=_I, help="Limit the CPU real-time runtime in microseconds"),
+    ] = None,
+    cpu_shares: Annotated[
+        int | None, Opt("-c", "--cpu-shares", metavar=_I, help="CPU shares (relative weight)")
+    ] = None,
+    cpus: CpusF = None,
+    cpuset_cpus: Annotated[
+        str | None, Opt("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
+    ] = None,
+    cpuset_mems: Annotated[
+        str | None, Opt("--cpuset-mems", help="MEMs in which to allow execution (0-3, 0,1)")
+    ] = None,
+    memory: MemoryF = None,
+    memory_reservation: Annotated[
+        int | None,
+        Opt(
+            "--memory-reservation",
+            metavar="bytes",
+            parse=_parsers.ram_bytes,
+            help="Memory soft limit",
+        ),
+    ] = None,
+    memory_swap: Annotated[
+        int | None,
+        Opt(
+            "--memory-swap",
+            metavar="bytes",
+            parse=_parsers.ram_bytes,
+            help="Swap limit equal to memory plus swap: -1 to enable unlimited swap",
+        ),
+    ] = None,
+    pids_limit: PidsLimitF = None,
+    restart: Annotated[
+        str | None, Opt("--restart", help="Restart policy to apply when a container exits")
+    ] = None,
+) -> int:
+    from cli.actions import container as act
+
+    resources = {
+        "BlkioWeight": blkio_weight,
+        "CpuPeriod": cpu_period,
+        "CpuQuota": cpu_quota,
+        "CpuRealtimePeriod": cpu_rt_period,
+        "CpuRealtimeRuntime": cpu_rt_runtime,
+        "CpuShares": cpu_shares,
+        "NanoCpus": cpus,
+        "CpusetCpus": cpuset_cpus,
+        "CpusetMems": cpuset_mems,
+        "Memory": memory,
+        "MemoryReservation": memory_reservation,
+        "MemorySwap": memory_swap,
+        "PidsLimit": pids_limit,
+    }
+    return act.update(env, containers, resources, restart)
