@@ -503,3 +503,11 @@ def test_remote_context_url_is_fetched_by_the_daemon(client, names, web_files):
     image, _ = client.images.build(path=f"{base}/context.tar.gz", tag=f"{tag}:1")
     output = client.containers.run(image.id, ["cat", "/hello.txt"], remove=True)
     assert output == b"from a remote context\n"
+
+
+def test_a_bad_instruction_anywhere_fails_before_any_step(cli, tmp_path):
+    context = _context(tmp_path, f"FROM {IMAGE}\nRUN echo ran-a-step\nSHELL /bin/sh -c\n")
+    result = _build(cli, context)
+    assert result.returncode == 1
+    assert "SHELL requires the arguments to be in JSON form" in result.stderr.decode()
+    assert b"ran-a-step" not in result.stdout

@@ -37,6 +37,7 @@ from .buildargs import BuildArgs
 from .context import apply_dockerignore, dockerfile_path, extract_context, fetch_remote
 from .dockerfile import Dockerfile, DockerfileError, Instruction
 from .dockerfile import parse as parse_dockerfile
+from .instructions import CONFIG_INSTRUCTIONS, validate_instruction
 from .options import BuildOptions
 from .output import BuildOutput
 from .rwlayer import ScratchLayer
@@ -192,6 +193,10 @@ class BuildRun:
         if label is not None:
             plans[-1].commands.append(label)
         lex = ShellLex(dockerfile.escape)
+        for plan in plans:  # dockerd checks every instruction before the first step runs
+            for instr in plan.commands:
+                if instr.keyword in CONFIG_INSTRUCTIONS:
+                    validate_instruction(instr, lex)
         args = BuildArgs(self.options.build_args)
         for warning in dockerfile.warnings:
             await self.output.stderr(warning + "\n")
