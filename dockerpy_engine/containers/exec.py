@@ -20,6 +20,7 @@ from ..runtime.types import TaskIO
 from .service import ContainerService
 from .spec import probe_host
 from .types import Container
+from .users import UserLookupError
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,12 @@ class ExecService:
     async def create(self, ref: str, opts: ExecOptions) -> str:
         if not opts.cmd:
             raise errdefs.InvalidParameter("No exec command specified")
-        container, _ = await self._containers.exec_process(ref, opts.user)
+        try:
+            container, _ = await self._containers.exec_process(ref, opts.user)
+        except UserLookupError as exc:
+            # A container's own User failing at start is its configuration's fault (500, as
+            # dockerd); an exec's User is this request's, so an unknown one is the client's.
+            raise errdefs.InvalidParameter(exc.message) from None
         self._prune()
         exec_id = secrets.token_hex(32)
         self._execs[exec_id] = Exec(exec_id, container, opts)

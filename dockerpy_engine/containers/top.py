@@ -9,6 +9,12 @@ column takes the rest of each line, so a command line with spaces stays one valu
 
 The parsing and argument checks are pure functions; `run_ps` is the only subprocess call and
 `container_top` ties them to a container.
+
+dockerd answers 500 for every failure past the container lookup (its errors carry no kind). We
+answer 400 for those the client's `ps_args` caused (ps refusing them, an output without a
+usable PID column): a malformed request is the client's error, never the server's. Only ps
+failing with the default arguments, or missing, is the host's (500). The messages are dockerd's,
+so the CLI shows the same text either way.
 """
 
 from __future__ import annotations
@@ -62,11 +68,10 @@ class Top:
 
 
 def validate_ps_args(ps_args: str) -> None:
-    """Refuse a column renamed to PID, as dockerd's validatePSArgs; dockerd answers 500 (its
-    error carries no kind), and so do we: the CLI shows the message either way."""
+    """Refuse a column renamed to PID, as dockerd's validatePSArgs (400, see the module doc)."""
     for key, value in _RENAMED_PID.findall(ps_args):
         if key != "pid":
-            raise errdefs.System(f'specifying "{key}={value}" is not allowed')
+            raise errdefs.InvalidParameter(f'specifying "{key}={value}" is not allowed')
 
 
 def ps_argvs(ps_args: str, pids: Sequence[int]) -> tuple[list[str], list[str]]:
@@ -81,11 +86,12 @@ def _fields(line: str) -> list[str]:
 
 
 def parse_ps_output(output: str, pids: Collection[int]) -> Top:
-    """Keep the rows of `pids` (and the thread rows after them); errors as dockerd words them."""
+    """Keep the rows of `pids` (and the thread rows after them); errors as dockerd words them,
+    and the client's (400): only its ps_args can make the PID column missing or misaligned."""
     lines = output.split("\n")
     titles = _fields(lines[0])
     if "PID" not in titles:
-        raise errdefs.System("Couldn't find PID field in ps output")
+        raise errdefs.InvalidParameter("Couldn't find PID field in ps output")
     pid_index = titles.index("PID")
     top = Top(titles=titles)
     previous_kept = False
@@ -94,7 +100,7 @@ def parse_ps_output(output: str, pids: Collection[int]) -> Top:
             continue
         fields = _fields(line)
         if len(fields) <= pid_index:
-            raise errdefs.System(f"Unexpected ps line without a PID column: {line!r}")
+            raise errdefs.InvalidParameter(f"Unexpected ps line without a PID column: {line!r}")
         value = fields[pid_index]
         if value == "-":  # a thread of the process above (ps -m / -L)
             if previous_kept:
@@ -103,7 +109,7 @@ def parse_ps_output(output: str, pids: Collection[int]) -> Top:
         try:
             pid = int(value)
         except ValueError:
-            raise errdefs.System(
+            raise errdefs.InvalidParameter(
                 f"Unexpected pid '{value}': strconv.Atoi: parsing \"{value}\": invalid syntax"
             ) from None
         previous_kept = pid in pids
@@ -141,7 +147,9 @@ async def run_ps(argv: Iterable[str]) -> tuple[int, bytes, bytes]:
 
 
 async def container_top(svc: TopBackend, ref: str, ps_args: str = "") -> Top:
-    """GET /containers/{id}/top: 404 unknown, 409 not running or restarting, 500 when ps fails."""
+    """GET /containers/{id}/top: 404 unknown, 409 not running or restarting; ps failing is 400
+    with the client's ps_args and 500 with the default ones."""
+    client_args = bool(ps_args)
     ps_args = ps_args or DEFAULT_PS_ARGS
     validate_ps_args(ps_args)
     c = svc.get(ref)
@@ -160,7 +168,8 @@ async def container_top(svc: TopBackend, ref: str, ps_args: str = "") -> Top:
     if code != 0:
         code, out, err = await run_ps(without)
         if code != 0:
-            raise errdefs.System(ps_error(err, code))
+            kind = errdefs.InvalidParameter if client_args else errdefs.System
+            raise kind(ps_error(err, code))
     top = parse_ps_output(out.decode(errors="replace"), set(pids))
     svc.log_event(c, "top")
     return top

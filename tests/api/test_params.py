@@ -9,7 +9,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
-from dockerpy_engine.api._params import json_body, json_response, qbool, qfilters, qint
+from dockerpy_engine.api._params import (
+    Struct,
+    json_body,
+    json_response,
+    qbool,
+    qfilters,
+    qint,
+    typed_fields,
+)
 from dockerpy_engine.api.middleware import error_middleware
 from dockerpy_engine.errdefs import InvalidParameter
 
@@ -180,3 +188,89 @@ async def test_json_body_malformed_is_400(body_client):
 
     assert response.status == 400
     assert (await response.json())["message"].startswith("invalid JSON")
+
+
+# --- qint bounds ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["0", "65535", "24"])
+def test_qint_within_bounds(raw):
+    assert qint(request("h=" + raw), "h", bounds=(0, 65535)) == int(raw)
+
+
+@pytest.mark.parametrize("raw", ["-1", "65536", str(2**70)])
+def test_qint_out_of_bounds_is_the_clients_error(raw):
+    with pytest.raises(InvalidParameter) as info:
+        qint(request("h=" + raw), "h", bounds=(0, 65535))
+    assert info.value.message == f"invalid value for h: {raw} is out of range [0, 65535]"
+
+
+# --- typed_fields --------------------------------------------------------------------------------
+
+_ULIMIT = Struct("Ulimit", {"Name": "string", "Soft": "int64"}, shape="[]")
+_FIELDS = {
+    "Cmd": "strslice.StrSlice",
+    "Env": "[]string",
+    "Tty": "bool",
+    "Memory": "int64",
+    "Weight": "uint16",
+    "Size": "[2]uint",
+    "Labels": "map[string]string",
+    "Ports": "map[string]struct {}",
+    "Ulimits": _ULIMIT,
+    "Policy": Struct("RestartPolicy", {"Name": "string"}),
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {key: None for key in _FIELDS},
+        {"Cmd": "sh", "Env": [], "Tty": False, "Memory": -1, "Weight": 65535, "Size": [0, 0]},
+        {"Cmd": ["a", "b"], "Labels": {}, "Ports": {"80/tcp": {}, "53/udp": None}},
+        {"Ulimits": [], "Policy": {}, "Unknown": object()},
+        {"Ulimits": [{"Name": "nofile", "Soft": 2**63 - 1}], "Policy": {"Name": None}},
+    ],
+)
+def test_typed_fields_accepts_what_go_decodes(body):
+    typed_fields(body, "Config", _FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"Cmd": 5}, "number 5 into Go struct field Config.Cmd of type strslice.StrSlice"),
+        ({"Cmd": ["a", None]}, "array into Go struct field Config.Cmd of type strslice.StrSlice"),
+        ({"Env": "A=1"}, "string into Go struct field Config.Env of type []string"),
+        ({"Tty": 1}, "number 1 into Go struct field Config.Tty of type bool"),
+        ({"Memory": True}, "bool into Go struct field Config.Memory of type int64"),
+        ({"Memory": 1.5}, "number 1.5 into Go struct field Config.Memory of type int64"),
+        ({"Memory": 2**63}, f"number {2**63} into Go struct field Config.Memory of type int64"),
+        ({"Weight": -1}, "number -1 into Go struct field Config.Weight of type uint16"),
+        ({"Size": [1]}, "array into Go struct field Config.Size of type [2]uint"),
+        ({"Size": [1, -1]}, "array into Go struct field Config.Size of type [2]uint"),
+        ({"Labels": {"a": 1}}, "object into Go struct field Config.Labels of type "
+                               "map[string]string"),
+        ({"Ports": {"80": 1}}, "object into Go struct field Config.Ports of type "
+                               "map[string]struct {}"),
+        ({"Ulimits": {}}, "object into Go struct field Config.Ulimits of type []Ulimit"),
+        ({"Ulimits": [1]}, "array into Go struct field Config.Ulimits of type []Ulimit"),
+        ({"Ulimits": [{"Soft": "1"}]}, "string into Go struct field Config.Ulimits.Soft of "
+                                       "type int64"),
+        ({"Policy": []}, "array into Go struct field Config.Policy of type RestartPolicy"),
+        ({"Policy": {"Name": 0}}, "number 0 into Go struct field Config.Policy.Name of type "
+                                  "string"),
+    ],
+)  # fmt: skip
+def test_typed_fields_refuses_with_gos_words(body, message):
+    with pytest.raises(InvalidParameter) as info:
+        typed_fields(body, "Config", _FIELDS)
+    assert info.value.message == "json: cannot unmarshal " + message
+
+
+def test_typed_fields_makes_a_one_string_strslice_a_list():
+    """As Go's StrSlice decoder: `"Cmd": "true"` is ["true"], never t, r, u, e."""
+    body = {"Cmd": "true", "Env": ["A=1"], "Ulimits": [{"Name": "n"}]}
+    typed_fields(body, "Config", _FIELDS)
+    assert body == {"Cmd": ["true"], "Env": ["A=1"], "Ulimits": [{"Name": "n"}]}

@@ -72,17 +72,17 @@ def test_parse_no_matching_rows_is_null_processes():
 
 
 def test_parse_without_a_pid_column():
-    with pytest.raises(errdefs.System, match=r"^Couldn't find PID field in ps output$"):
+    with pytest.raises(errdefs.InvalidParameter, match=r"^Couldn't find PID field in ps output$"):
         top.parse_ps_output("COMMAND\nsleep\n", [1])
 
 
 def test_parse_bad_pid_value():
-    with pytest.raises(errdefs.System, match=r"^Unexpected pid 'abc': strconv.Atoi"):
+    with pytest.raises(errdefs.InvalidParameter, match=r"^Unexpected pid 'abc': strconv.Atoi"):
         top.parse_ps_output("PID CMD\nabc x\n", [1])
 
 
 def test_parse_short_line():
-    with pytest.raises(errdefs.System):
+    with pytest.raises(errdefs.InvalidParameter):
         top.parse_ps_output("CMD PID\nonly\n", [1])
 
 
@@ -99,7 +99,7 @@ def test_validate_accepts(args):
     ],
 )
 def test_validate_refuses_a_column_renamed_pid(args, message):
-    with pytest.raises(errdefs.System) as info:
+    with pytest.raises(errdefs.InvalidParameter) as info:
         top.validate_ps_args(args)
     assert info.value.message == message
 
@@ -204,12 +204,16 @@ async def test_container_top_retries_without_quick_pids(ps_calls):
 
 
 async def test_container_top_ps_failure_is_dockerds_message(ps_calls):
+    """The client's ps_args refused is the client's error (400); the default ones, the host's."""
     _, replies = ps_calls
-    replies += [(1, b"", b"x\n"), (1, b"", b"error: unsupported SysV option\nUsage\n")]
+    refused = (1, b"", b"error: unsupported SysV option\nUsage\n")
     svc = FakeService(_container(), FakeRuntime([729]))
-    with pytest.raises(errdefs.System) as info:
-        await top.container_top(svc, "web", "-zzz")
-    assert info.value.message == "ps: error: unsupported SysV option"
+    for ps_args, kind in (("-zzz", errdefs.InvalidParameter), ("", errdefs.System)):
+        replies += [(1, b"", b"x\n"), refused]
+        with pytest.raises(errdefs.EngineError) as info:
+            await top.container_top(svc, "web", ps_args)
+        assert type(info.value) is kind
+        assert info.value.message == "ps: error: unsupported SysV option"
     assert svc.events == []
 
 
@@ -241,5 +245,5 @@ async def test_container_top_unknown_container():
 
 async def test_container_top_checks_args_first():
     svc = FakeService(_container("exited"), FakeRuntime([]))
-    with pytest.raises(errdefs.System, match="is not allowed"):
+    with pytest.raises(errdefs.InvalidParameter, match="is not allowed"):
         await top.container_top(svc, "web", "-o pid -o comm=PID")

@@ -23,10 +23,13 @@ def _files(request: web.Request) -> ContainerFiles:
 
 
 def _archive_path(request: web.Request) -> str:
-    """httputils.ArchiveFormValues, its wording included (no space before "cannot")."""
+    """httputils.ArchiveFormValues, its wording included (no space before "cannot"). A NUL
+    can name no file (the kernel refuses it): said here, before a path call raises on it."""
     path = request.query.get("path", "")
     if not path:
         raise InvalidParameter("bad parameter: pathcannot be empty")
+    if "\0" in path:
+        raise InvalidParameter(f"bad parameter: path {path!r} contains a NUL byte")
     return path
 
 

@@ -16,7 +16,8 @@ from ..middleware import API_VERSION_KEY
 
 
 async def get_container_top(request: web.Request) -> web.Response:
-    """ps_args defaults to `-ef`; 409 when the container is not running, 500 when ps fails."""
+    """ps_args defaults to `-ef`; 409 when the container is not running, 400 when ps refuses
+    the client's ps_args."""
     result = await top.container_top(
         request.app[CONTAINERS], request.match_info["name"], request.query.get("ps_args", "")
     )

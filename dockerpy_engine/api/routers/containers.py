@@ -13,11 +13,111 @@ from ...containers.logs import parse_time
 from ...containers.service import ContainerService
 from ...containers.types import AttachOptions, CreateOptions, ListOptions, LogsOptions, StopOptions
 from ...errdefs import EngineError, InvalidParameter
-from .._params import json_body, json_response, qbool, qfilters, qint
+from .._params import (
+    CONSOLE_BOUNDS,
+    Struct,
+    json_body,
+    json_response,
+    qbool,
+    qfilters,
+    qint,
+    typed_fields,
+)
 from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
 from ..keys import CONTAINERS, EXECS
+from .networks import ENDPOINT_SETTINGS
 
 STREAMS = {"stdout": 1, "stderr": 2}
+
+# The JSON types of dockerd's container.Config and container.HostConfig (the swagger's
+# ContainerConfig and HostConfig, in Go's words), for typed_fields: create and update refuse a
+# wrong type with the decoder's 400 before the validation below trusts any value's type.
+_STR = "string"
+_STRS = "[]string"
+_I64 = "int64"
+_THROTTLE = Struct("ThrottleDevice", {"Path": _STR, "Rate": "uint64"}, shape="[]")
+CONTAINER_CONFIG: dict[str, str | Struct] = {
+    **dict.fromkeys(("Hostname", "Domainname", "User", "Image", "WorkingDir"), _STR),
+    **dict.fromkeys(("MacAddress", "StopSignal"), _STR),
+    **dict.fromkeys(("AttachStdin", "AttachStdout", "AttachStderr", "Tty"), "bool"),
+    **dict.fromkeys(("OpenStdin", "StdinOnce", "ArgsEscaped", "NetworkDisabled"), "bool"),
+    **dict.fromkeys(("Cmd", "Entrypoint", "Shell"), "strslice.StrSlice"),
+    **dict.fromkeys(("Env", "OnBuild"), _STRS),
+    **dict.fromkeys(("ExposedPorts", "Volumes"), "map[string]struct {}"),
+    "Labels": "map[string]string",
+    "StopTimeout": "int",
+    "Healthcheck": Struct(
+        "HealthConfig",
+        {
+            "Test": _STRS,
+            **dict.fromkeys(("Interval", "Timeout", "StartPeriod", "StartInterval"), _I64),
+            "Retries": "int",
+        },
+    ),
+}
+HOST_CONFIG: dict[str, str | Struct] = {
+    # Resources (also the body of an update)
+    **dict.fromkeys(("CpuShares", "Memory", "CpuPeriod", "CpuQuota", "NanoCpus"), _I64),
+    **dict.fromkeys(("CpuRealtimePeriod", "CpuRealtimeRuntime", "KernelMemoryTCP"), _I64),
+    **dict.fromkeys(("MemoryReservation", "MemorySwap", "MemorySwappiness", "PidsLimit"), _I64),
+    **dict.fromkeys(("CpuCount", "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth"), _I64),
+    **dict.fromkeys(("CgroupParent", "CpusetCpus", "CpusetMems"), _STR),
+    "BlkioWeight": "uint16",
+    "BlkioWeightDevice": Struct("WeightDevice", {"Path": _STR, "Weight": "uint16"}, shape="[]"),
+    "BlkioDeviceReadBps": _THROTTLE,
+    "BlkioDeviceWriteBps": _THROTTLE,
+    "BlkioDeviceReadIOps": _THROTTLE,
+    "BlkioDeviceWriteIOps": _THROTTLE,
+    "Devices": Struct(
+        "DeviceMapping",
+        dict.fromkeys(("PathOnHost", "PathInContainer", "CgroupPermissions"), _STR),
+        shape="[]",
+    ),
+    "DeviceCgroupRules": _STRS,
+    "DeviceRequests": Struct(
+        "DeviceRequest",
+        {"Driver": _STR, "Count": "int", "DeviceIDs": _STRS, "Options": "map[string]string"},
+        shape="[]",
+    ),
+    "OomKillDisable": "bool",
+    "Ulimits": Struct("Ulimit", {"Name": _STR, "Soft": _I64, "Hard": _I64}, shape="[]"),
+    # the rest of HostConfig
+    **dict.fromkeys(("Binds", "VolumesFrom", "Dns", "DnsOptions", "DnsSearch"), _STRS),
+    **dict.fromkeys(("ExtraHosts", "GroupAdd", "Links", "SecurityOpt"), _STRS),
+    **dict.fromkeys(("MaskedPaths", "ReadonlyPaths"), _STRS),
+    **dict.fromkeys(("CapAdd", "CapDrop"), "strslice.StrSlice"),
+    **dict.fromkeys(("ContainerIDFile", "NetworkMode", "VolumeDriver", "CgroupnsMode"), _STR),
+    **dict.fromkeys(("IpcMode", "Cgroup", "PidMode", "UTSMode", "UsernsMode"), _STR),
+    **dict.fromkeys(("Runtime", "Isolation"), _STR),
+    **dict.fromkeys(("AutoRemove", "Privileged", "PublishAllPorts", "ReadonlyRootfs"), "bool"),
+    "Init": "bool",
+    "OomScoreAdj": "int",
+    "ShmSize": _I64,
+    "ConsoleSize": "[2]uint",
+    **dict.fromkeys(("Annotations", "StorageOpt", "Tmpfs", "Sysctls"), "map[string]string"),
+    "LogConfig": Struct("LogConfig", {"Type": _STR, "Config": "map[string]string"}),
+    "RestartPolicy": Struct("RestartPolicy", {"Name": _STR, "MaximumRetryCount": "int"}),
+    "PortBindings": "object",
+    "Mounts": Struct(
+        "Mount",
+        {
+            **dict.fromkeys(("Type", "Source", "Target", "Consistency"), _STR),
+            "ReadOnly": "bool",
+            "BindOptions": "object",
+            "VolumeOptions": "object",
+            "ImageOptions": "object",
+            "TmpfsOptions": "object",
+        },
+        shape="[]",
+    ),
+}
+_CREATE_REQUEST: dict[str, str | Struct] = {
+    "HostConfig": Struct("HostConfig", HOST_CONFIG),
+    "NetworkingConfig": Struct(
+        "NetworkingConfig",
+        {"EndpointsConfig": Struct("EndpointSettings", ENDPOINT_SETTINGS.fields, "map[string]")},
+    ),
+}
 
 
 def _svc(request: web.Request) -> ContainerService:
@@ -29,6 +129,8 @@ async def post_containers_create(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidParameter("config cannot be empty in order to create a container")
+    typed_fields(body, "Config", CONTAINER_CONFIG)
+    typed_fields(body, "CreateRequest", _CREATE_REQUEST)
     config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
     opts = CreateOptions(
         name=request.query.get("name", ""),
@@ -93,6 +195,7 @@ async def post_container_update(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidParameter("invalid update body")
+    typed_fields(body, "UpdateConfig", HOST_CONFIG)
     warnings = await _svc(request).update(request.match_info["name"], body)
     return json_response({"Warnings": warnings})
 
@@ -134,8 +237,9 @@ async def post_container_wait(request: web.Request) -> web.StreamResponse:
 
 
 async def post_container_resize(request: web.Request) -> web.Response:
-    height, width = qint(request, "h", 0), qint(request, "w", 0)
-    await _svc(request).resize(request.match_info["name"], height or 0, width or 0)
+    height = qint(request, "h", 0, bounds=CONSOLE_BOUNDS) or 0
+    width = qint(request, "w", 0, bounds=CONSOLE_BOUNDS) or 0
+    await _svc(request).resize(request.match_info["name"], height, width)
     return web.Response(status=200)
 
 

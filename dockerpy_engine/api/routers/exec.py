@@ -9,24 +9,49 @@ from aiohttp import web
 
 from ...containers.exec import ExecOptions, ExecService, ExecStreams
 from ...errdefs import EngineError, InvalidParameter
-from .._params import json_body, json_response, qint
+from .._params import CONSOLE_BOUNDS, json_body, json_response, qint, typed_fields
 from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
 from ..keys import EXECS
+
+# the JSON types of the bodies dockerd decodes into its ExecConfig and ExecStartCheck structs
+_EXEC_CONFIG = {
+    "Cmd": "strslice.StrSlice",
+    "AttachStdin": "bool",
+    "AttachStdout": "bool",
+    "AttachStderr": "bool",
+    "Tty": "bool",
+    "Env": "[]string",
+    "User": "string",
+    "WorkingDir": "string",
+    "Privileged": "bool",
+    "DetachKeys": "string",
+    "ConsoleSize": "[2]uint",
+}
+_EXEC_START = {"Detach": "bool", "Tty": "bool", "ConsoleSize": "[2]uint"}
 
 
 def _svc(request: web.Request) -> ExecService:
     return request.app[EXECS]
 
 
+def _console_size(body: dict) -> tuple[int, int] | None:
+    """`ConsoleSize` [height, width] within a winsize, or None when absent or zero."""
+    size = body.get("ConsoleSize")
+    if not size:
+        return None
+    if any(n > CONSOLE_BOUNDS[1] for n in size):
+        raise InvalidParameter(f"invalid ConsoleSize: {size}")
+    return (size[0], size[1]) if size[0] and size[1] else None
+
+
 async def post_container_exec(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidParameter("invalid exec config")
-    cmd = body.get("Cmd") or []
-    if isinstance(cmd, str):
-        cmd = [cmd]
+    typed_fields(body, "ExecConfig", _EXEC_CONFIG)
+    _console_size(body)
     opts = ExecOptions(
-        cmd=list(cmd),
+        cmd=list(body.get("Cmd") or []),
         attach_stdin=bool(body.get("AttachStdin")),
         attach_stdout=bool(body.get("AttachStdout")),
         attach_stderr=bool(body.get("AttachStderr")),
@@ -46,6 +71,10 @@ async def post_exec_start(request: web.Request) -> web.StreamResponse:
     start; a process that cannot start has its error written into the stream (as dockerd),
     and the docker CLI reads the exit code (126/127) from exec inspect afterwards."""
     body = await json_body(request, required=False) or {}
+    if not isinstance(body, dict):
+        raise InvalidParameter("invalid exec start config")
+    typed_fields(body, "ExecStartCheck", _EXEC_START)
+    size = _console_size(body)
     svc = _svc(request)
     ex = svc.get(request.match_info["id"])
     if body.get("Detach"):
@@ -63,10 +92,9 @@ async def post_exec_start(request: web.Request) -> web.StreamResponse:
         conn.close()
         return conn.response
     assert streams is not None
-    size = body.get("ConsoleSize")
-    if tty and size and len(size) == 2 and size[0] and size[1]:
+    if tty and size:
         with contextlib.suppress(EngineError):
-            await svc.resize(ex.id, int(size[0]), int(size[1]))
+            await svc.resize(ex.id, *size)
     await _pump(conn, streams, ex, svc)
     return conn.response
 
@@ -108,9 +136,9 @@ async def get_exec_json(request: web.Request) -> web.Response:
 
 
 async def post_exec_resize(request: web.Request) -> web.Response:
-    await _svc(request).resize(
-        request.match_info["id"], qint(request, "h", 0) or 0, qint(request, "w", 0) or 0
-    )
+    height = qint(request, "h", 0, bounds=CONSOLE_BOUNDS) or 0
+    width = qint(request, "w", 0, bounds=CONSOLE_BOUNDS) or 0
+    await _svc(request).resize(request.match_info["id"], height, width)
     return web.Response(status=200)
 
 

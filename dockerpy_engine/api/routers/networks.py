@@ -6,8 +6,49 @@ from aiohttp import web
 
 from ...errdefs import InvalidParameter
 from ...networks import NetworkService
-from .._params import json_body, json_response, qfilters
+from .._params import Struct, json_body, json_response, qfilters, typed_fields
 from ..keys import CONTAINERS, NETWORKS
+
+# The JSON types of dockerd's network structs (swagger NetworkCreateRequest, EndpointSettings,
+# NetworkConnectRequest), for typed_fields: a wrong type is the decoder's 400, not a crash below.
+_STR, _STRS, _MAP = "string", "[]string", "map[string]string"
+ENDPOINT_SETTINGS = Struct(
+    "EndpointSettings",
+    {
+        "IPAMConfig": Struct(
+            "EndpointIPAMConfig",
+            {"IPv4Address": _STR, "IPv6Address": _STR, "LinkLocalIPs": _STRS},
+        ),
+        **dict.fromkeys(("Links", "Aliases", "DNSNames"), _STRS),
+        **dict.fromkeys(("MacAddress", "NetworkID", "EndpointID", "Gateway", "IPAddress"), _STR),
+        **dict.fromkeys(("IPv6Gateway", "GlobalIPv6Address"), _STR),
+        **dict.fromkeys(("IPPrefixLen", "GlobalIPv6PrefixLen", "GwPriority"), "int"),
+        "DriverOpts": _MAP,
+    },
+)
+_NETWORK_CREATE = {
+    **dict.fromkeys(("Name", "Driver", "Scope"), _STR),
+    **dict.fromkeys(("CheckDuplicate", "Internal", "Attachable", "Ingress", "ConfigOnly"), "bool"),
+    **dict.fromkeys(("EnableIPv4", "EnableIPv6"), "bool"),
+    "ConfigFrom": Struct("ConfigReference", {"Network": _STR}),
+    "IPAM": Struct(
+        "IPAM",
+        {
+            "Driver": _STR,
+            "Config": Struct(
+                "IPAMConfig",
+                {
+                    **dict.fromkeys(("Subnet", "IPRange", "Gateway"), _STR),
+                    "AuxiliaryAddresses": _MAP,
+                },
+                shape="[]",
+            ),
+            "Options": _MAP,
+        },
+    ),
+    **dict.fromkeys(("Options", "Labels"), _MAP),
+}
+_NETWORK_CONNECT = {"Container": _STR, "EndpointConfig": ENDPOINT_SETTINGS, "Force": "bool"}
 
 
 def _svc(request: web.Request) -> NetworkService:
@@ -34,6 +75,7 @@ async def post_networks_create(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidParameter("invalid network config")
+    typed_fields(body, "CreateRequest", _NETWORK_CREATE)
     return json_response(await _svc(request).create(body), status=201)
 
 
@@ -49,7 +91,10 @@ async def post_networks_prune(request: web.Request) -> web.Response:
 
 async def post_network_connect(request: web.Request) -> web.Response:
     body = await json_body(request)
-    if not isinstance(body, dict) or not body.get("Container"):
+    if not isinstance(body, dict):
+        raise InvalidParameter("container name or ID is required")
+    typed_fields(body, "NetworkConnectRequest", _NETWORK_CONNECT)
+    if not body.get("Container"):
         raise InvalidParameter("container name or ID is required")
     containers = request.app[CONTAINERS]
     c = containers.get(str(body["Container"]))
@@ -60,7 +105,10 @@ async def post_network_connect(request: web.Request) -> web.Response:
 
 async def post_network_disconnect(request: web.Request) -> web.Response:
     body = await json_body(request)
-    if not isinstance(body, dict) or not body.get("Container"):
+    if not isinstance(body, dict):
+        raise InvalidParameter("container name or ID is required")
+    typed_fields(body, "NetworkConnectRequest", _NETWORK_CONNECT)
+    if not body.get("Container"):
         raise InvalidParameter("container name or ID is required")
     c = request.app[CONTAINERS].get(str(body["Container"]))
     await _svc(request).disconnect(c, request.match_info["id"], bool(body.get("Force")))
