@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["cpus", "duration_ns", "filter_value", "ram_bytes"]
+from cli._command import Opt
+
+__all__ = ["cpus", "duration_ns", "filter_opt", "filter_value", "ram_bytes"]
 
 _RAM = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
 _MULT = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -53,3 +55,13 @@ def filter_value(value: str) -> str:
     if "=" not in value:
         raise ValueError("bad format of filter (expected name=value)")
     return value
+
+
+def filter_opt(example: str) -> Opt:
+    """The prune commands' `--filter`, whose help shows an example of its values."""
+    return Opt(
+        "--filter",
+        metavar="filter",
+        parse=filter_value,
+        help=f'Provide filter values (e.g. "{example}")',
+    )

@@ -179,12 +179,7 @@ def builder_prune(
     ] = False,
     filter: Annotated[
         list[str],
-        Opt(
-            "--filter",
-            metavar="filter",
-            parse=_parsers.filter_value,
-            help='Provide filter values (e.g. "until=24h")',
-        ),
+        _parsers.filter_opt("until=24h"),
     ] = [],  # noqa: B006
     force: Annotated[bool, Opt("-f", "--force", help="Do not prompt for confirmation")] = False,
     keep_storage: Annotated[

@@ -278,12 +278,7 @@ def image_prune(
     ] = False,
     filter: Annotated[
         list[str],
-        Opt(
-            "--filter",
-            metavar="filter",
-            parse=_parsers.filter_value,
-            help='Provide filter values (e.g. "until=<timestamp>")',
-        ),
+        _parsers.filter_opt("until=<timestamp>"),
     ] = [],  # noqa: B006
     force: Annotated[bool, Opt("-f", "--force", help="Do not prompt for confirmation")] = False,
 ) -> int:

@@ -75,12 +75,7 @@ def system_prune(
     ] = False,
     filter: Annotated[
         list[str],
-        Opt(
-            "--filter",
-            metavar="filter",
-            parse=_parsers.filter_value,
-            help='Provide filter values (e.g. "label=<key>=<value>")',
-        ),
+        _parsers.filter_opt("label=<key>=<value>"),
     ] = [],  # noqa: B006
     force: Annotated[bool, Opt("-f", "--force", help="Do not prompt for confirmation")] = False,
     volumes: Annotated[bool, Opt("--volumes", help="Prune anonymous volumes")] = False,

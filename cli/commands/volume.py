@@ -154,12 +154,7 @@ def volume_prune(
     ] = False,
     filter: Annotated[
         list[str],
-        Opt(
-            "--filter",
-            metavar="filter",
-            parse=_parsers.filter_value,
-            help='Provide filter values (e.g. "label=<label>")',
-        ),
+        _parsers.filter_opt("label=<label>"),
     ] = [],  # noqa: B006
     force: Annotated[bool, Opt("-f", "--force", help="Do not prompt for confirmation")] = False,
 ) -> int:
