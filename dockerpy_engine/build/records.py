@@ -62,11 +62,21 @@ def _own_size(images: ImageStore, image: Image) -> int:
     return images.layers(image)[-1].size
 
 
-def _in_use(images: ImageStore, image: Image, cache: set[str]) -> bool:
+def _children_index(images: ImageStore) -> dict[str, list[Image]]:
+    """Parent ID -> the images built on it, in one pass (asking the store per image would
+    scan every image for each of them, on the event loop)."""
+    index: dict[str, list[Image]] = {}
+    for image in images.all():
+        if image.parent:
+            index.setdefault(image.parent, []).append(image)
+    return index
+
+
+def _in_use(image: Image, cache: set[str], children: Mapping[str, list[Image]]) -> bool:
     """A step image is in use while any image built on it is not itself cache."""
     return any(
-        child.id not in cache or _in_use(images, child, cache)
-        for child in images.children(image.id)
+        child.id not in cache or _in_use(child, cache, children)
+        for child in children.get(image.id, ())
     )
 
 
@@ -79,13 +89,14 @@ def cache_records(images: ImageStore) -> list[dict[str, Any]]:
     """BuildCache entries (swagger BuildCache) for `GET /system/df`."""
     steps = cache_images(images)
     ids = {image.id for image in steps}
+    children = _children_index(images)
     return [
         {
             "ID": _hex(image.id)[:12],
             "Parents": [_hex(image.parent)[:12]],
             "Type": "regular",
             "Description": _description(image),
-            "InUse": _in_use(images, image, ids),
+            "InUse": _in_use(image, ids, children),
             "Shared": False,
             "Size": _own_size(images, image),
             "CreatedAt": image.created,
@@ -126,11 +137,12 @@ async def prune_cache(
             raise InvalidParameter(f"invalid filter '{key}'")
     records = {r["ID"]: r for r in cache_records(images)}
     sizes = {short: record["Size"] for short, record in records.items()}
+    children = _children_index(images)  # deleting leaves takes their untagged parents along
     deleted: list[str] = []
     reclaimed = 0
     for image in cache_images(images):
         record = records[_hex(image.id)[:12]]
-        if record["InUse"] or images.children(image.id) or not _matches(image, record, filters):
+        if record["InUse"] or children.get(image.id) or not _matches(image, record, filters):
             continue
         try:
             result = await images.delete(image.id, in_use=in_use)
