@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ...errdefs import InvalidParameter
@@ -89,13 +91,19 @@ async def post_networks_prune(request: web.Request) -> web.Response:
     return json_response({"NetworksDeleted": removed})
 
 
-async def post_network_connect(request: web.Request) -> web.Response:
+async def _connect_body(request: web.Request) -> dict[str, Any]:
+    """The body of connect and disconnect: an object naming the container."""
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidParameter("container name or ID is required")
     typed_fields(body, "NetworkConnectRequest", _NETWORK_CONNECT)
     if not body.get("Container"):
         raise InvalidParameter("container name or ID is required")
+    return body
+
+
+async def post_network_connect(request: web.Request) -> web.Response:
+    body = await _connect_body(request)
     containers = request.app[CONTAINERS]
     c = containers.get(str(body["Container"]))
     config = body.get("EndpointConfig") or {}
@@ -104,12 +112,7 @@ async def post_network_connect(request: web.Request) -> web.Response:
 
 
 async def post_network_disconnect(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise InvalidParameter("container name or ID is required")
-    typed_fields(body, "NetworkConnectRequest", _NETWORK_CONNECT)
-    if not body.get("Container"):
-        raise InvalidParameter("container name or ID is required")
+    body = await _connect_body(request)
     c = request.app[CONTAINERS].get(str(body["Container"]))
     await _svc(request).disconnect(c, request.match_info["id"], bool(body.get("Force")))
     return web.Response(status=200)
