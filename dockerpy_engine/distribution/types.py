@@ -71,16 +71,21 @@ def _text(data: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def decode_header_json(value: str) -> Any:
+    """The JSON of X-Registry-Auth and X-Registry-Config: base64url, padding optional.
+    Raises ValueError (binascii.Error is one) for a value that isn't that."""
+    value = value.strip()
+    return orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+
+
 def decode_auth_header(value: str, *, strict: bool = False) -> AuthConfig:
     """X-Registry-Auth: base64url JSON (padding optional). Pull ignores a bad header as dockerd
     does ("for a pull it is not an error if no auth was given"); `strict` refuses it (400)."""
-    value = value.strip()
-    if not value:
+    if not value.strip():
         return ANONYMOUS
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        return AuthConfig.from_api(orjson.loads(raw))
-    except (binascii.Error, ValueError, InvalidParameter):
+        return AuthConfig.from_api(decode_header_json(value))
+    except (ValueError, InvalidParameter):
         if strict:
             raise InvalidParameter("invalid X-Registry-Auth header") from None
         return ANONYMOUS

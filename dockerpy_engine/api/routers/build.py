@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +11,7 @@ from aiohttp import web
 from ...build.options import BuildOptions
 from ...build.records import prune_cache
 from ...distribution.manifests import parse_platform
-from ...distribution.types import AuthConfig
+from ...distribution.types import AuthConfig, decode_header_json
 from ...errdefs import InvalidParameter
 from .._params import json_response, qbool, qfilters, qint
 from .._streams import progress_stream
@@ -56,9 +54,8 @@ def _registry_config(header: str) -> dict[str, AuthConfig]:
     if not header.strip():
         return {}
     try:
-        raw = base64.urlsafe_b64decode(header.strip() + "=" * (-len(header.strip()) % 4))
-        data = orjson.loads(raw)
-    except (binascii.Error, ValueError):
+        data = decode_header_json(header)
+    except ValueError:
         return {}
     if not isinstance(data, dict):
         return {}
