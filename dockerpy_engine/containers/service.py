@@ -35,7 +35,7 @@ from ..store import Database
 from ..store.containers import ContainerRows
 from ..volumes import VolumeService
 from ..volumes.mounts import MountPoint
-from . import _shm, hostconfig, merge, names, treediff, vfs, views
+from . import _shm, hostconfig, listing, merge, names, treediff, vfs, views
 from .detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from .health import HealthConfig, HealthMonitor, new_health
 from .io import RunIO, Subscriber
@@ -904,63 +904,49 @@ class ContainerService:
     # ----------------------------------------------------------------- list
 
     async def list(self, opts: ListOptions) -> list[dict[str, Any]]:
+        query = listing.fold(
+            opts.filters,
+            all=opts.all,
+            limit=opts.limit,
+            ids=self._by_id,
+            find=self.get,
+            family=self._image_family,
+        )
         containers = sorted(self._by_id.values(), key=lambda c: c.created, reverse=True)
-        if not opts.all and not opts.filters.get("status"):
-            containers = [c for c in containers if c.state.running]
-        containers = [c for c in containers if self._matches(c, opts.filters)]
-        if opts.limit > 0:
-            containers = containers[: opts.limit]
-        rows = [views.summary(c, c.config.get("Image") or c.image_id) for c in containers]
-        if self._networks is not None:
-            for row, c in zip(rows, containers, strict=True):
-                self._networks.summary(c, row)
+        kept: list[Container] = []
+
+        def row(c: Container) -> dict[str, Any]:
+            data = views.summary(c, c.config.get("Image") or c.image_id)
+            if self._networks is not None:
+                self._networks.summary(c, data)
+            kept.append(c)
+            return data
+
+        rows = list(query.select(containers, row))
         if opts.size:
-            sizes = [await self._rw_size(c) for c in containers]
-            for row, c, size_rw in zip(rows, containers, sizes, strict=True):
+            for data, c in zip(rows, kept, strict=True):
+                size_rw = await self._rw_size(c)
                 image_size = (
                     self._images.get(c.image_id).size if self._images.exists(c.image_id) else 0
                 )
-                row["SizeRw"] = size_rw
-                row["SizeRootFs"] = size_rw + image_size
+                data["SizeRw"] = size_rw
+                data["SizeRootFs"] = size_rw + image_size
         return rows
 
-    def _matches(self, c: Container, filters: dict[str, list[str]]) -> bool:
-        for key, values in filters.items():
-            if not values:
-                continue
-            if key == "id" and not any(c.id.startswith(v) for v in values):
-                return False
-            if key == "name" and not any(v.lstrip("/") in c.name.lstrip("/") for v in values):
-                return False
-            if key == "status" and c.state.status not in values:
-                return False
-            if key == "exited" and (
-                c.state.status != "exited" or str(c.state.exit_code) not in values
-            ):
-                return False
-            if key == "label" and not all(
-                labels_match(c.config.get("Labels") or {}, [v]) for v in values
-            ):
-                return False
-            if key == "ancestor" and not any(self._is_ancestor(c, v) for v in values):
-                return False
-            if key == "health":
-                status = c.state.health["Status"] if c.state.health else "none"
-                if status not in values:
-                    return False
-            if key in ("before", "since"):
-                other = self.get(values[0])
-                if key == "before" and not c.created < other.created:
-                    return False
-                if key == "since" and not c.created > other.created:
-                    return False
-        return True
-
-    def _is_ancestor(self, c: Container, ref: str) -> bool:
+    def _image_family(self, ref: str) -> set[str]:
+        """The ancestor filter's images: `ref` and every image built on it (none if unknown)."""
         try:
-            return self._images.get(ref).id == c.image_id
-        except errdefs.NotFound:
-            return False
+            todo = [self._images.get(ref).id]
+        except (errdefs.NotFound, errdefs.InvalidParameter):
+            log.warning("Error while looking up for image %s", ref)
+            return set()
+        family: set[str] = set()
+        while todo:
+            image_id = todo.pop()
+            if image_id not in family:
+                family.add(image_id)
+                todo.extend(child.id for child in self._images.children(image_id))
+        return family
 
     def inspect(self, ref: str) -> dict[str, Any]:
         c = self.get(ref)
