@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -118,9 +119,21 @@ class VolumeService:
         existing = self._volumes.get(name)
         if existing is not None:
             return existing
-        _validate_name(name)
-        _validate_opts(opts.driver_opts)
         directory = self._root / name
+        try:  # the driver's errors, as dockerd's volume store wraps them (OpErr)
+            _validate_name(name)
+            _validate_opts(opts.driver_opts)
+            await asyncio.to_thread(_make_dirs, directory)
+        except errdefs.InvalidParameter as exc:
+            raise errdefs.InvalidParameter(f"create {name}: {exc.message}") from None
+        except OSError as exc:
+            message = (
+                f"create {name}: error while creating volume root path '{directory}': "
+                f"mkdir {exc.filename}: {os.strerror(exc.errno or 0).lower()}"
+            )
+            if exc.errno == errno.ENAMETOOLONG:
+                raise errdefs.InvalidParameter(message) from None
+            raise errdefs.System(message) from None
         v = Volume(
             name=name,
             mountpoint=str(directory / "_data"),
@@ -128,7 +141,6 @@ class VolumeService:
             labels=dict(opts.labels) if opts.labels is not None else None,
             options=dict(opts.driver_opts) if opts.driver_opts else None,
         )
-        await asyncio.to_thread(_make_dirs, directory)
         self._rows.save(v.to_record())
         self._volumes[name] = v
         self._events.publish("volume", "create", name, {"driver": v.driver})
@@ -423,7 +435,7 @@ class VolumeService:
 
 
 def _validate_name(name: str) -> None:
-    if len(name) == 1:
+    if len(name.encode()) == 1:  # Go's len: bytes, so `ü` is not too short but invalid
         raise errdefs.InvalidParameter(
             "volume name is too short, names should be at least two alphanumeric characters"
         )

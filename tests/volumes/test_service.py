@@ -57,29 +57,48 @@ async def test_generated_names_are_64_hex(env):
     [
         (
             VolumeCreateOptions(name="a"),
-            "volume name is too short, names should be at least two alphanumeric characters",
+            "create a: volume name is too short, names should be at least two alphanumeric "
+            "characters",
         ),
         (
             VolumeCreateOptions(name="a/b"),
-            '"a/b" includes invalid characters for a local volume '
+            'create a/b: "a/b" includes invalid characters for a local volume '
             'name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host '
             "directory, use absolute path",
         ),
-        (VolumeCreateOptions(name="ok", driver_opts={"bogus": "1"}), 'invalid option: "bogus"'),
+        (
+            VolumeCreateOptions(name="ok", driver_opts={"bogus": "1"}),
+            'create ok: invalid option: "bogus"',
+        ),
         (
             VolumeCreateOptions(name="ok", driver_opts={"type": "tmpfs"}),
-            'missing required option: "device"',
+            'create ok: missing required option: "device"',
         ),
         (
             VolumeCreateOptions(name="ok", driver_opts={"o": "size=1m", "device": "tmpfs"}),
-            'missing required option: "type"',
+            'create ok: missing required option: "type"',
         ),
     ],
 )
 async def test_create_errors(env, opts, message):
+    """Errors carry the `create <name>: ` of dockerd's volume store (OpErr)."""
     with pytest.raises(errdefs.InvalidParameter) as info:
         await env[0].create(opts)
     assert info.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("ü", 'create ü: "ü" includes invalid characters'),  # two bytes: not "too short"
+        ("v" * 300, "create " + "v" * 300 + ": error while creating volume root path"),
+    ],
+)
+async def test_odd_names_are_400s(env, name, message):
+    with pytest.raises(errdefs.InvalidParameter) as info:
+        await env[0].create(VolumeCreateOptions(name=name))
+    assert info.value.message.startswith(message)
+    assert info.value.message.endswith(("use absolute path", ": file name too long"))
 
 
 async def test_unknown_driver_is_not_found(env):
