@@ -629,10 +629,12 @@ def write_tree(
         _write_entry(scope, node.parent, node.name, node.parts, node.source, rebase, "", tar)
     if node.source is not None:
         return
-    st = node.lstat()
-    if not stat.S_ISDIR(st.st_mode):
-        return
-    fd = os.open(node.name or ".", _DIR_READ_FLAGS, dir_fd=node.parent)
+    try:
+        if not stat.S_ISDIR(node.lstat().st_mode):
+            return
+        fd = os.open(node.name or ".", _DIR_READ_FLAGS, dir_fd=node.parent)
+    except OSError:
+        return  # removed or swapped since it was resolved: moby logs and ends the tar
     stack: list[tuple[int, tuple[str, ...], str, Iterator[str]]] = [
         (fd, node.parts, "", iter(_listing(scope, fd, node.parts)))
     ]
