@@ -438,7 +438,9 @@ def _unpack_member(
 def _member_rel(name: str, where: str) -> str:
     """A member name cleaned to a path under the unpack directory (absolute names are made
     relative); one that climbs out is dockerd's breakout error."""
+    if layers.climbs_out(name):
+        raise CopyError(f'"{go_clean(name)}" is outside of "{where}"')
     try:
         return layers.clean_member_name(name)
-    except layers.LayerError:
-        raise CopyError(f'"{go_clean(name)}" is outside of "{where}"') from None
+    except layers.LayerError as exc:
+        raise CopyError(exc.message) from None

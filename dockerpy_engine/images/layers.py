@@ -5,14 +5,17 @@ Everything here is synchronous and runs in a worker thread (`asyncio.to_thread`)
 A layer tar comes from users and registries, so it is hostile until proven otherwise. The
 extractor never writes outside the layer root:
 
-- member names are cleaned like Go's filepath.Clean; absolute names become relative, and a
-  name that climbs out with `..` is refused (dockerd: `"../x" is outside of "<dest>"`);
+- member names are cleaned like Go's filepath.Clean with the root as `/`: absolute names
+  become relative and `..` stops at the root, as in dockerd, which unpacks chrooted into the
+  layer directory (so `../x` and `/../x` are both `x`);
 - parent directories are resolved *inside* the root, symlinks included (as securejoin
   does): a symlink `a -> /etc` makes `a/passwd` land in `<root>/etc/passwd`, never the host;
 - the final component is never followed: an existing entry is removed and replaced, and
   files are opened with O_NOFOLLOW | O_EXCL;
 - hard links must point at an entry already extracted into this layer;
-- symlinks whose target lexically climbs out of the root are refused, as dockerd does;
+- symlinks are data and may point anywhere (dockerd, chrooted, accepts them all): whatever
+  later resolves them (the extractor itself, docker cp, the builder, runc) does so inside
+  the root;
 - `trusted.overlay.*` xattrs from the tar are dropped (only our whiteout conversion sets them).
 
 OCI whiteouts are converted to overlayfs form (`.wh.name` -> char device 0/0 `name`,
@@ -197,18 +200,19 @@ class _Tee(io.RawIOBase):
 def clean_member_name(name: str) -> str:
     """filepath.Clean a member name into a root-relative path ('' is the root itself).
 
-    Absolute names are made relative (`/../x` cleans to `/x`, as in Go); a relative name
-    that climbs out of the root is a breakout and is refused.
+    dockerd unpacks layers and build contexts chrooted into their directory, where `..` at
+    the top is the top itself: `../x`, `/../x` and `a/../../x` all name `x` in the root.
     """
     if "\x00" in name:
         raise LayerError(f"invalid path {name!r}")
-    if name.startswith("/"):
-        cleaned = posixpath.normpath("/" + name.lstrip("/")).lstrip("/")
-    else:
-        cleaned = posixpath.normpath(name) if name else "."
-        if cleaned == ".." or cleaned.startswith("../"):
-            raise LayerError(f'"{name}" is outside of the layer root')
-    return "" if cleaned in (".", "") else cleaned
+    return posixpath.normpath("/" + name).lstrip("/")
+
+
+def climbs_out(name: str) -> bool:
+    """A relative member name that leaves the directory it is unpacked into (`../x`): the
+    breakout dockerd refuses where it unpacks below a root (ADD into an image's /opt)."""
+    cleaned = posixpath.normpath(name) if name else "."
+    return not name.startswith("/") and (cleaned == ".." or cleaned.startswith("../"))
 
 
 def symlink_escapes(parent: str, target: str) -> bool:
@@ -363,7 +367,7 @@ class _Extractor:
             return
         real_parent = self.scope.resolve_dir(parent, create=True)
         target = f"{real_parent}/{base}" if real_parent else base
-        self._create(tar, member, real_parent, target)
+        self._create(tar, member, target)
 
     def _whiteout(self, member: tarfile.TarInfo, parent: str, base: str) -> None:
         real_parent = self.scope.resolve_dir(parent, create=True)
@@ -382,9 +386,7 @@ class _Extractor:
         if self.options.same_owner:
             os.chown(path, member.uid, member.gid, follow_symlinks=False)
 
-    def _create(
-        self, tar: tarfile.TarFile, member: tarfile.TarInfo, real_parent: str, target: str
-    ) -> None:
+    def _create(self, tar: tarfile.TarFile, member: tarfile.TarInfo, target: str) -> None:
         path = self.scope.path(target)
         try:
             existing = os.lstat(path)
@@ -400,9 +402,7 @@ class _Extractor:
             self.size += member.size
         elif member.islnk():
             self._hardlink(member, path)
-        elif member.issym():
-            if symlink_escapes(real_parent, member.linkname):
-                raise LayerError(f'invalid symlink "{target}" -> "{member.linkname}"')
+        elif member.issym():  # any target: it resolves inside the root (chrooted, as dockerd)
             os.symlink(member.linkname, path)
         elif member.ischr() or member.isblk() or member.isfifo():
             if not self.options.special_files:
