@@ -14,17 +14,38 @@ and nowhere else. From it this module derives
 - a Typer app built from the same declarations (`cli.main.typer_app()`), used for shell
   completion; the hot path never imports Typer, which alone costs more than a `docker ps`.
 
-No third-party import happens here.
+Neither third-party code nor `typing` is imported here: `typing` (and the `re` and
+`collections` it pulls in) would cost about as much as a whole `docker ps`. Declarations use
+this module's `Annotated`, which is `typing.Annotated` to a type checker.
 """
 
 from __future__ import annotations
 
 import sys
-import typing
-from collections.abc import Callable
-from typing import Any
 
-__all__ = ["Arg", "Command", "Opt", "UsageError", "command", "find", "registry"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Annotated as Annotated
+    from typing import Any
+
+__all__ = ["Annotated", "Arg", "Command", "Opt", "UsageError", "command", "find", "registry"]
+
+
+if not TYPE_CHECKING:
+
+    class Annotated:
+        """`Annotated[T, Opt(...)]` at run time: the same `__origin__`/`__metadata__` shape as
+        typing's, built without importing typing."""
+
+        __slots__ = ("__metadata__", "__origin__")
+
+        def __init__(self, origin: Any, metadata: tuple[Any, ...]) -> None:
+            self.__origin__ = origin
+            self.__metadata__ = metadata
+
+        def __class_getitem__(cls, params: tuple[Any, ...]) -> Annotated:
+            return cls(params[0], tuple(params[1:]))
 
 
 class Opt:
@@ -204,11 +225,14 @@ def _params_of(fn: Callable[..., Any]) -> list[_Param]:
     first_default = code.co_argcount - len(defaults)
     kwdefaults = fn.__kwdefaults__ or {}
     hints = fn.__annotations__
-    if any(isinstance(h, str) for h in hints.values()):
-        hints = typing.get_type_hints(fn, include_extras=True)
     out = []
     for idx, name in enumerate(names):
         hint = hints.get(name)
+        if isinstance(hint, str):
+            raise TypeError(
+                f"{fn.__qualname__}: command modules must not use `from __future__ import "
+                "annotations` (the flags are read from evaluated annotations)"
+            )
         meta = getattr(hint, "__metadata__", ())
         opt = next((m for m in meta if isinstance(m, Opt)), None)
         arg = next((m for m in meta if isinstance(m, Arg)), None)
@@ -223,11 +247,11 @@ def _params_of(fn: Callable[..., Any]) -> list[_Param]:
 
 
 def _kind(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin in (list, tuple):
+    """The parser's kind for a parameter's type: `list[str]`, `int | None`, `bool`..."""
+    if getattr(tp, "__origin__", None) in (list, tuple):
         return "list"
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if args and origin is not None:  # X | None
+    args = [a for a in getattr(tp, "__args__", ()) if a is not type(None)]
+    if args:  # X | None
         return _kind(args[0])
     if tp is bool:
         return "bool"

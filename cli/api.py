@@ -17,14 +17,16 @@ API version: like the docker CLI, the first call pings `/_ping` and uses the dae
 from __future__ import annotations
 
 import _socket
-import contextlib
-import json
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cli import _json
+from cli._options import Options
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from socket import socket as Socket
+    from typing import Any
 
 __all__ = [
     "API_VERSION",
@@ -73,7 +75,7 @@ class APIError(CLIError):
         return self.http_status == 404
 
 
-class TLSOptions(NamedTuple):
+class TLSOptions(Options):
     """docker's --tls/--tlsverify/--tlscacert/--tlscert/--tlskey."""
 
     verify: bool = False
@@ -229,11 +231,10 @@ class Response:
             yield pending
 
     def json(self) -> Any:
-        return json.loads(self.read() or b"null")
+        return _json.loads(self.read() or b"null")
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
+        _close(self.sock)
 
 
 class Hijacked:
@@ -254,12 +255,27 @@ class Hijacked:
 
     def close_write(self) -> None:
         """Half-close: the container's stdin sees EOF, its output still comes back."""
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - not contextlib: its import is a start-up cost
             self.sock.shutdown(_socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def shutdown(self) -> None:
+        """End the connection both ways (a detach): a recv blocked on it returns."""
+        try:  # noqa: SIM105 - not contextlib: its import is a start-up cost
+            self.sock.shutdown(_socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
+        _close(self.sock)
+
+
+def _close(sock: Socket) -> None:
+    try:  # noqa: SIM105 - not contextlib: its import is a start-up cost
+        sock.close()
+    except OSError:
+        pass
 
 
 class Client:
@@ -415,7 +431,7 @@ class Client:
         hdrs = dict(headers or {})
         body = data
         if json_body is not None:
-            body = json.dumps(json_body).encode()
+            body = _json.dumps(json_body).encode()
             hdrs.setdefault("Content-Type", "application/json")
         resp = self._raw(method, self._path(path) + _query(params), body, stream_body, hdrs)
         if resp.status >= 400:
@@ -448,7 +464,7 @@ class Client:
         resp = self.request("POST", path, params, json_body=json_body, headers=headers)
         try:
             raw = resp.read()
-            return json.loads(raw) if raw.strip() else None
+            return _json.loads(raw) if raw.strip() else None
         finally:
             resp.close()
 
@@ -456,7 +472,7 @@ class Client:
         resp = self.request("DELETE", path, params)
         try:
             raw = resp.read()
-            return json.loads(raw) if raw.strip() else None
+            return _json.loads(raw) if raw.strip() else None
         finally:
             resp.close()
 
@@ -473,7 +489,7 @@ class Client:
         self, path: str, params: dict[str, Any] | None = None, json_body: Any = None
     ) -> Hijacked:
         """POST with `Upgrade: tcp`; after 101 (or 200 from old daemons) the socket is raw."""
-        body = json.dumps(json_body).encode() if json_body is not None else None
+        body = _json.dumps(json_body).encode() if json_body is not None else None
         hdrs = {"Connection": "Upgrade", "Upgrade": "tcp"}
         if body is not None:
             hdrs["Content-Type"] = "application/json"
@@ -487,7 +503,7 @@ class Client:
 
 def _error_message(raw: bytes) -> str:
     try:
-        doc = json.loads(raw)
+        doc = _json.loads(raw)
     except ValueError:
         return raw.decode(errors="replace").strip()
     if isinstance(doc, dict) and "message" in doc:

@@ -7,11 +7,13 @@ through sys.stdout directly, so unit tests run them against a fake client and St
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable
-from typing import IO, Any, BinaryIO, TextIO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import IO, Any, BinaryIO, TextIO
 
 __all__ = ["Env", "config_dir", "load_config", "save_config"]
 
@@ -30,9 +32,11 @@ def load_config(directory: str) -> dict[str, Any]:
     """config.json as a dict (empty when missing); `auths` holds base64 `user:pass` per
     registry, `psFormat`/`imagesFormat` the default formats, `detachKeys`, `HttpHeaders`."""
     path = os.path.join(directory, "config.json")
+    from cli import _json
+
     try:
         with open(path, "rb") as f:
-            data = json.load(f)
+            data = _json.loads(f.read())
     except FileNotFoundError:
         return {}
     except ValueError as e:
@@ -45,6 +49,8 @@ def load_config(directory: str) -> dict[str, Any]:
 def save_config(directory: str, data: dict[str, Any]) -> str:
     """Write config.json as the docker CLI does (tab-indented, no final newline, mode 0600,
     through a temporary file renamed over it); returns its path."""
+    import json
+
     os.makedirs(directory, mode=0o700, exist_ok=True)
     path = os.path.join(directory, "config.json")
     tmp = path + ".tmp"
@@ -114,6 +120,15 @@ class Env:
             return os.isatty(self.out.fileno())
         except (OSError, ValueError, AttributeError):
             return False
+
+    def tty_size(self) -> tuple[int, int]:
+        """(rows, columns) of the terminal on stdout, (0, 0) when it is not one (docker's
+        Out().GetTtySize())."""
+        try:
+            size = os.get_terminal_size(self.out.fileno())
+        except (OSError, ValueError, AttributeError):
+            return 0, 0
+        return size.lines, size.columns
 
 
 class _TextBytes:

@@ -7,14 +7,14 @@ Everything here is pure (strings in, strings out) so it is unit-tested without a
 from __future__ import annotations
 
 import time as _time
-import unicodedata
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
 
 from dockerpy_engine.humanize import human_duration
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime as _dt
+    from collections.abc import Callable, Iterable
+    from typing import Any
 
 __all__ = [
     "FormatError",
@@ -84,6 +84,10 @@ def since(unix_seconds: float, now: float | None = None) -> str:
 
 def display_width(s: str) -> int:
     """Terminal cells: East Asian wide/fullwidth characters count twice (go-runewidth)."""
+    if s.isascii():
+        return len(s)
+    import unicodedata
+
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
 
@@ -95,6 +99,8 @@ def ellipsis(s: str, max_width: int) -> str:
         return s
     if max_width == 1:
         return "…"
+    import unicodedata
+
     out = []
     width = 0
     for c in s:

@@ -16,10 +16,12 @@ Go's (`template: :1:2: executing "" at <.Foo>: ...`) because users see them verb
 
 from __future__ import annotations
 
-import json as _json
-import re
-from collections.abc import Callable
-from typing import Any
+from cli import _json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = [
     "NO_VALUE",
@@ -186,7 +188,7 @@ def go_json(v: Any, escape_html: bool = False) -> str:
         return v.go_json()
     if isinstance(v, float) and v == int(v) and abs(v) < 1e21:
         return str(int(v))
-    s = _json.dumps(_go_json_value(v, escape_html), ensure_ascii=False, separators=(",", ":"))
+    s = _json.dumps(_go_json_value(v, escape_html), ensure_ascii=False, compact=True)
     s = s.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     if escape_html:
         s = s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -212,6 +214,8 @@ def go_truth(v: Any) -> bool:
 def _printf(fmt: str, *args: Any) -> str:
     """fmt.Sprintf for the common verbs: %s %v %d %q %t %x %X %f %e %g %c %%, with flags,
     width and precision."""
+    import re
+
     out: list[str] = []
     i = 0
     argi = 0
@@ -534,27 +538,103 @@ class _Tok:
         self.pos = pos
 
 
-_ACTION_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<raw>`[^`]*`)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<char>'(?:[^'\\\n]|\\.)+')
-  | (?P<declare>:=)
-  | (?P<assign>=)
-  | (?P<pipe>\|)
-  | (?P<lparen>\()
-  | (?P<rparen>\))
-  | (?P<comma>,)
-  | (?P<var>\$[A-Za-z0-9_]*)
-  | (?P<field>(?:\.[A-Za-z_][A-Za-z0-9_]*)+)
-  | (?P<number>[+-]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|
-        (?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?))
-  | (?P<dot>\.)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-    """,
-    re.VERBOSE,
-)
+_IDENT_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_IDENT_CHARS = _IDENT_START | frozenset("0123456789")
+_DIGITS = frozenset("0123456789")
+_PUNCT = {":=": "declare", "=": "assign", "|": "pipe", "(": "lparen", ")": "rparen", ",": "comma"}
+_RADIX = {"x": "0123456789abcdefABCDEF_", "b": "01_", "o": "01234567_"}
+
+
+def _span(text: str, i: int, chars: frozenset[str] | str) -> int:
+    """The end of the run of `chars` starting at i."""
+    n = len(text)
+    while i < n and text[i] in chars:
+        i += 1
+    return i
+
+
+def _quoted_end(text: str, i: int, quote: str, min_chars: int = 0) -> int:
+    """The end of a `"..."` or `'...'` literal at i (escapes allowed, no newline), or -1."""
+    j = i + 1
+    n = len(text)
+    count = 0
+    while j < n:
+        c = text[j]
+        if c == quote:
+            return j + 1 if count >= min_chars else -1
+        if c == "\n":
+            return -1
+        if c == "\\":
+            if j + 1 >= n or text[j + 1] == "\n":
+                return -1
+            j += 1
+        j += 1
+        count += 1
+    return -1
+
+
+def _number_end(text: str, i: int) -> int:
+    """The end of a Go number literal at i (sign, 0x/0b/0o, decimals, exponent), or -1."""
+    j = i + 1 if text[i] in "+-" else i
+    if text.startswith("0", j) and text[j + 1 : j + 2].lower() in _RADIX:
+        k = _span(text, j + 2, _RADIX[text[j + 1].lower()])
+        if k > j + 2:
+            return k
+    if j < len(text) and text[j] in _DIGITS:
+        k = _span(text, j, _DIGITS | {"_"})
+        if text.startswith(".", k):
+            k = _span(text, k + 1, _DIGITS)
+    elif text.startswith(".", j) and text[j + 1 : j + 2] in _DIGITS:
+        k = _span(text, j + 1, _DIGITS)
+    else:
+        return -1
+    if text[k : k + 1] in ("e", "E"):
+        e = k + 1 + (text[k + 1 : k + 2] in ("+", "-"))
+        digits = _span(text, e, _DIGITS)
+        if digits > e:
+            k = digits
+    return k
+
+
+def _action_token(text: str, i: int) -> tuple[str, int] | None:
+    """(kind, end) of the token at i inside an action, or None when nothing starts there.
+    Written out rather than as one regular expression: compiling it (and importing `re`)
+    would cost more than lexing every template a command ever prints."""
+    c = text[i]
+    if c.isspace():
+        j = i + 1
+        while j < len(text) and text[j].isspace():
+            j += 1
+        return "space", j
+    if c == "`":
+        j = text.find("`", i + 1)
+        return ("raw", j + 1) if j >= 0 else None
+    if c == '"':
+        j = _quoted_end(text, i, '"')
+        return ("string", j) if j >= 0 else None
+    if c == "'":
+        j = _quoted_end(text, i, "'", 1)
+        return ("char", j) if j >= 0 else None
+    if text.startswith(":=", i):
+        return "declare", i + 2
+    if c in _PUNCT:
+        return _PUNCT[c], i + 1
+    if c == "$":
+        return "var", _span(text, i + 1, _IDENT_CHARS)
+    if c == "." and text[i + 1 : i + 2] in _IDENT_START:
+        j = i
+        while text.startswith(".", j) and text[j + 1 : j + 2] in _IDENT_START:
+            j = _span(text, j + 1, _IDENT_CHARS)
+        return "field", j
+    if c in "+-.0123456789":
+        j = _number_end(text, i)
+        if j >= 0:
+            return "number", j
+    if c == ".":
+        return "dot", i + 1
+    if c in _IDENT_START:
+        return "ident", _span(text, i, _IDENT_CHARS)
+    return None
 
 
 def _unquote(s: str) -> str:
@@ -639,16 +719,16 @@ class _Lexer:
                     toks.append(_Tok("end_action", None, i))
                     rest = i + 4
                     return len(text) - len(text[rest:].lstrip(" \t\r\n"))
-            m = _ACTION_TOKEN.match(text, i)
-            if not m:
+            m = _action_token(text, i)
+            if m is None:
                 ch = text[i]
                 if ch == "\n":
                     raise ParseError(f"template: :{self.line(start)}: unclosed action")
                 raise ParseError(
                     f"template: :{self.line(i)}: unexpected {_go_quote_char(ch)} in command"
                 )
-            kind = m.lastgroup
-            val = m.group()
+            kind, end = m
+            val = text[i:end]
             if kind == "space":
                 if "\n" in val and "}}" not in text[i : i + len(val) + 2]:
                     pass
@@ -664,8 +744,8 @@ class _Lexer:
             elif kind == "ident" and val == "nil":
                 toks.append(_Tok("nil", None, i))
             else:
-                toks.append(_Tok(kind or "", val, i))
-            i = m.end()
+                toks.append(_Tok(kind, val, i))
+            i = end
 
 
 def _go_quote_char(ch: str) -> str:

@@ -8,19 +8,24 @@ with a TTY the bytes are raw.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import Any, BinaryIO
 
 __all__ = [
+    "DEFAULT_DETACH_KEYS",
     "STDERR",
     "STDOUT",
     "Demuxer",
+    "EscapeProxy",
     "StdcopyError",
     "demux",
+    "detach_key_bytes",
     "pump_hijacked",
     "raw_terminal",
     "watch_resize",
@@ -80,32 +85,92 @@ def write_frames(chunks: Iterable[bytes], out: BinaryIO, err: BinaryIO, tty: boo
         target.flush()
 
 
+DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p, ctrl-q
+_CTRL_KEYS = {f"ctrl-{c}": i + 1 for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")} | {
+    "ctrl-@": 0,
+    "ctrl-[": 27,
+    "ctrl-\\": 28,
+    "ctrl-]": 29,
+    "ctrl-^": 30,
+    "ctrl-_": 31,
+}
+
+
+def detach_key_bytes(spec: str) -> bytes:
+    """term.ToBytes: `ctrl-p,ctrl-q` or single characters, comma-separated; an empty or
+    unknown spec gives docker's default (the daemon rejects unknown ones before we get here)."""
+    if not spec:
+        return DEFAULT_DETACH_KEYS
+    out = bytearray()
+    for key in spec.split(","):
+        if len(key) == 1:
+            out += key.encode()
+        elif key.lower() in _CTRL_KEYS:
+            out.append(_CTRL_KEYS[key.lower()])
+        else:
+            return DEFAULT_DETACH_KEYS
+    return bytes(out)
+
+
+class EscapeProxy:
+    """term.NewEscapeProxy: watches keyboard input for the detach sequence. A read that starts
+    a possible sequence is held back until the next read decides: the whole sequence means
+    detach (and is never sent), anything else sends the held bytes on."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.pos = 0
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        """(bytes to send now, whether the sequence is complete)."""
+        held = self.keys[: self.pos]  # from earlier reads
+        for b in data:
+            if b != self.keys[self.pos]:
+                self.pos = 0
+                return held + data, False
+            if self.pos == len(self.keys) - 1:
+                self.pos = 0
+                return b"", True
+            self.pos += 1
+        return b"", False
+
+
 def pump_hijacked(
     conn: Any,
     tty: bool,
     stdout: BinaryIO,
     stderr: BinaryIO,
     stdin_fd: int | None,
-    on_output_done: Callable[[], None] | None = None,
-) -> None:
-    """docker's holdHijackedConnection: copy the connection to stdout/stderr until the daemon
+    detach_keys: bytes = b"",
+) -> bool:
+    """docker's hijackedIOStreamer: copy the connection to stdout/stderr until the daemon
     closes it; when stdin_fd is given, copy it to the connection in a thread and half-close
-    the write side at EOF (so `echo x | docker run -i ... cat` ends)."""
+    the write side at EOF (so `echo x | docker run -i ... cat` ends). With `detach_keys` (a
+    TTY session's), typing them ends the session at once; returns whether that happened."""
     import threading
+
+    detached = threading.Event()
 
     def send_stdin() -> None:
         assert stdin_fd is not None
+        proxy = EscapeProxy(detach_keys) if detach_keys else None
         try:
             while True:
                 data = os.read(stdin_fd, 32768)
                 if not data:
                     break
-                conn.send_all(data)
+                if proxy is not None:
+                    data, escape = proxy.feed(data)
+                    if escape:
+                        detached.set()
+                        conn.shutdown()  # the output copy below sees the end and returns
+                        return
+                if data:
+                    conn.send_all(data)
         except OSError:
             pass
-        finally:
-            if not tty:
-                conn.close_write()
+        if not tty:
+            conn.close_write()
 
     if stdin_fd is not None:
         threading.Thread(target=send_stdin, daemon=True).start()
@@ -120,50 +185,66 @@ def pump_hijacked(
                 return
             yield data
 
-    try:
-        write_frames(chunks(), stdout, stderr, tty)
-    finally:
-        if on_output_done is not None:
-            on_output_done()
+    write_frames(chunks(), stdout, stderr, tty)
+    return detached.is_set()
 
 
-@contextlib.contextmanager
-def raw_terminal(fd: int) -> Iterator[None]:
-    """Put the terminal on fd in raw mode for the duration (docker's SetRawTerminal)."""
-    import termios
-    import tty
+class raw_terminal:
+    """Put the terminal on fd in raw mode for the duration (docker's SetRawTerminal); nothing
+    when fd is not a terminal."""
 
-    if not os.isatty(fd):
-        yield
-        return
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setraw(fd, termios.TCSANOW)
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+        self.saved: list[Any] | None = None
+
+    def __enter__(self) -> None:
+        if self.fd is None or not os.isatty(self.fd):
+            return
+        import termios
+        import tty
+
+        self.saved = termios.tcgetattr(self.fd)
+        tty.setraw(self.fd, termios.TCSANOW)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            self.saved = None
 
 
-def terminal_size(fd: int) -> tuple[int, int] | None:
-    """(height, width) of the terminal on fd, or None when it is not a terminal."""
-    try:
-        size = os.get_terminal_size(fd)
-    except OSError:
-        return None
-    return size.lines, size.columns
+def watch_resize(
+    size: Callable[[], tuple[int, int]],
+    resize: Callable[[int, int], None],
+    first: tuple[int, int] | None = None,
+) -> Callable[[], None]:
+    """docker's MonitorTtySize: resize(h, w) to the terminal's size now (or to `first`, then
+    the real size), retried in the background for a while when the daemon refuses it (an exec
+    that has not started yet), then again on every SIGWINCH; returns a function that stops
+    watching. A (0, 0) size (not a terminal) is never sent."""
+    import signal
+    import threading
 
+    def send(h: int, w: int) -> bool:
+        if not (h or w):
+            return True
+        try:
+            resize(h, w)
+        except Exception:
+            return False
+        return True
 
-def watch_resize(fd: int, resize: Callable[[int, int], None]) -> Callable[[], None]:
-    """Call resize(h, w) now and on every SIGWINCH; returns a function that stops watching."""
+    def retry() -> None:
+        for attempt in range(10):
+            time.sleep((attempt + 1) * 0.01)
+            if send(*size()):
+                return
+        sys.stderr.write("failed to resize tty, using default size\n")
 
-    def handler(_signum: int = 0, _frame: Any = None) -> None:
-        size = terminal_size(fd)
-        if size is not None and size[0] and size[1]:
-            with contextlib.suppress(Exception):
-                resize(*size)
-
-    handler()
-    if sys.platform.startswith("win"):  # pragma: no cover
-        return lambda: None
-    previous = signal.signal(signal.SIGWINCH, handler)
+    if first is not None:
+        send(*first)
+    if not send(*size()):
+        threading.Thread(target=retry, daemon=True).start()
+    previous = signal.signal(signal.SIGWINCH, lambda _signum, _frame: send(*size()))
     return lambda: signal.signal(signal.SIGWINCH, previous)

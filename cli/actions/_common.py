@@ -3,13 +3,15 @@ per-object error collection, and jsonmessage display."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from typing import Any, TextIO
-
+from cli import _json
 from cli.api import APIError, CLIError
 from cli.env import Env
 from cli.format import FormatError, Formatter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any, TextIO
 
 __all__ = [
     "confirm",
@@ -34,7 +36,7 @@ def filters_param(filters: list[str]) -> str | None:
         if not eq:
             raise CLIError("bad format of filter (expected name=value)", 125)
         doc.setdefault(key.strip().lower(), {})[value.strip()] = True
-    return json.dumps(doc, separators=(",", ":"))
+    return _json.dumps(doc, compact=True)
 
 
 def render(env: Env, fmt: str, headers: dict[str, str], contexts: Iterable[Any]) -> None:

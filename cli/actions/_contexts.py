@@ -3,10 +3,9 @@ their table titles, and their JSON form (sorted keys, as the CLI's MarshalJSON g
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
+from cli import _json
 from cli.format import (
     bytes_size,
     ellipsis,
@@ -17,6 +16,10 @@ from cli.format import (
     truncate_id,
 )
 from cli.gotemplate import GoJSON, GoStruct
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "CONTAINER_HEADERS",
@@ -130,7 +133,7 @@ class ContainerContext(GoStruct, GoJSON):
         cmd = self.c.get("Command") or ""
         if self.trunc:
             cmd = ellipsis(cmd, 20)
-        return json.dumps(cmd, ensure_ascii=False)
+        return _json.dumps(cmd, ensure_ascii=False)
 
     @property
     def CreatedAt(self) -> str:

@@ -15,12 +15,16 @@ import json
 import os
 import stat
 import tarfile
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
 
+from cli._options import Options
 from cli.actions._common import confirm, filters_param, is_terminal, print_reclaimed
 from cli.api import CLIError
 from cli.env import Env
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any
 
 __all__ = ["BuildOptions", "build", "context_tar", "prune"]
 
@@ -28,7 +32,7 @@ _SENDING = "Sending build context to Docker daemon"
 _UPDATE_EVERY = 512 << 10  # progress.NewProgressReader's step
 
 
-class BuildOptions(NamedTuple):
+class BuildOptions(Options):
     context: str  # a directory, `-` (a tar or a Dockerfile on stdin) or a URL
     tags: Sequence[str] = ()
     dockerfile: str = ""

@@ -18,12 +18,16 @@ import json
 import os
 import stat as st
 import tarfile
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, NamedTuple
 
+from cli._options import Options
 from cli.api import APIError, CLIError, quote
 from cli.env import Env
 from cli.format import human_size_precision
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import IO, Any
 
 __all__ = ["CopyOptions", "cp", "export", "split_cp_arg"]
 
@@ -37,7 +41,7 @@ _GO_CHARDEV = 1 << 21
 _GO_IRREGULAR = 1 << 19
 
 
-class CopyOptions(NamedTuple):
+class CopyOptions(Options):
     source: str
     destination: str
     follow_link: bool = False  # -L
@@ -45,7 +49,7 @@ class CopyOptions(NamedTuple):
     quiet: bool | None = None  # -q; None: quiet unless stdout is a terminal
 
 
-class _Info(NamedTuple):
+class _Info(Options):
     """archive.CopyInfo: a path, whether it exists and is a directory, and the name its
     archive entries should take instead of the path's base name."""
 

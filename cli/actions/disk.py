@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cli.actions._common import confirm, filters_param, print_reclaimed, render
 from cli.env import Env
 from cli.gotemplate import GoJSON, GoStruct
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["df", "system_prune"]
 

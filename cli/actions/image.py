@@ -1,14 +1,13 @@
 """Image commands: images (image ls), tag, rmi, import, load, pull, push, save, history,
-prune. Image inspect shares cli.actions.container.inspect."""
+prune. Image inspect is cli.actions.inspect."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-from collections.abc import Sequence
-from typing import Any, NamedTuple
 
+from cli import _json
+from cli._options import Options
 from cli.actions._common import (
     confirm,
     filters_param,
@@ -19,6 +18,11 @@ from cli.actions._common import (
 from cli.actions._contexts import IMAGE_HEADERS, image_rows
 from cli.api import APIError, CLIError
 from cli.env import Env
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = [
     "ImagesOptions",
@@ -36,7 +40,7 @@ __all__ = [
 ]
 
 
-class ImagesOptions(NamedTuple):
+class ImagesOptions(Options):
     reference: str = ""  # REPOSITORY[:TAG] positional: a `reference` filter
     all: bool = False
     quiet: bool = False
@@ -108,7 +112,7 @@ def rmi(env: Env, images_: list[str], force: bool = False, no_prune: bool = Fals
     return 1 if failed else 0
 
 
-class ImportOptions(NamedTuple):
+class ImportOptions(Options):
     source: str  # a file, `-` for stdin, or a URL
     reference: str = ""
     message: str = ""
@@ -258,7 +262,7 @@ def push(env: Env, ref: str, all_tags: bool, quiet: bool, platform: str) -> int:
     named = _parse(ref, all_tags, quiet, env)
     params = {"tag": named.tag or None}
     if platform:
-        params["platform"] = json.dumps(_platform(platform), separators=(",", ":"))
+        params["platform"] = _json.dumps(_platform(platform), compact=True)
     headers = registry_auth_header(env, named.index_key)
     path = f"/images/{quote(named.name, safe='')}/push"
     _progress(env, env.api.request("POST", path, params, headers=headers), quiet)
@@ -287,7 +291,7 @@ def save(env: Env, images_: list[str], output: str, platform: str) -> int:
         check_output_path(output, "failed to save image")
     params: dict[str, Any] = {"names": images_}
     if platform:
-        params["platform"] = json.dumps(_platform(platform), separators=(",", ":"))
+        params["platform"] = _json.dumps(_platform(platform), compact=True)
     resp = env.api.request("GET", "/images/get", params)
     try:
         write_output(env, resp.chunks(), output)
@@ -347,7 +351,7 @@ def history(
 
     from cli.actions._contexts import HistoryContext
 
-    params = {"platform": json.dumps(_platform(platform)) if platform else None}
+    params = {"platform": _json.dumps(_platform(platform)) if platform else None}
     items = env.api.get(f"/images/{quote(image, safe='')}/history", params) or []
     if quiet:
         fmt = "{{.ID}}"

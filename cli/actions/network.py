@@ -1,15 +1,18 @@
 """Network commands: network create, ls, rm, prune, connect, disconnect (network inspect
-shares cli.actions.container.inspect)."""
+shares cli.actions.inspect)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
-
+from cli._options import Options
 from cli.actions._common import confirm, filters_param, natural_key, render
 from cli.api import APIError, CLIError
 from cli.env import Env
 from cli.gotemplate import GoJSON, GoStruct
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
 __all__ = ["NETWORK_HEADERS", "CreateOptions", "connect", "create", "disconnect", "ls", "prune"]
 
@@ -79,7 +82,7 @@ class NetworkContext(GoStruct, GoJSON):
         return go_json(doc, escape_html=True)
 
 
-class CreateOptions(NamedTuple):
+class CreateOptions(Options):
     name: str
     driver: str = "bridge"
     options: Sequence[str] = ()

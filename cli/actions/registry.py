@@ -5,12 +5,15 @@ Hub's key is `https://index.docker.io/v1/`), as the docker CLI's file store keep
 from __future__ import annotations
 
 import base64
-import json
-from typing import Any
 
+from cli import _json
 from cli.api import CLIError
 from cli.env import Env, save_config
 from cli.reference import INDEX_SERVER
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["login", "logout", "registry_auth_header", "stored_credentials"]
 
@@ -42,7 +45,7 @@ def registry_auth_header(env: Env, server: str) -> dict[str, str]:
         doc = {"username": user, "password": password, "serveraddress": server}
     if token:
         doc["identitytoken"] = token
-    raw = json.dumps(doc, separators=(",", ":")).encode()
+    raw = _json.dumps(doc, compact=True).encode()
     return {"X-Registry-Auth": base64.urlsafe_b64encode(raw).decode()}
 
 

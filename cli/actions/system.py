@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any, NamedTuple
 
-from cli import __version__
+from cli import __version__, _json
+from cli._options import Options
 from cli.actions._common import filters_param
 from cli.api import API_VERSION, CLIError
 from cli.env import Env
 from cli.format import FormatError, bytes_size, go_time, parse_time, tabwrite
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = [
     "EventsOptions",
@@ -54,7 +57,7 @@ def _template_output(env: Env, fmt: str, data: Any, escape_html: bool = False) -
 # version
 
 
-class VersionOptions(NamedTuple):
+class VersionOptions(Options):
     format: str = ""  # -f/--format: "json" or a Go template
 
 
@@ -151,7 +154,7 @@ def version(env: Env, opts: VersionOptions) -> int:
 # info
 
 
-class InfoOptions(NamedTuple):
+class InfoOptions(Options):
     format: str = ""
 
 
@@ -326,7 +329,7 @@ def _server_info(out: list[str], i: dict[str, Any]) -> None:
 # events
 
 
-class EventsOptions(NamedTuple):
+class EventsOptions(Options):
     since: str = ""
     until: str = ""
     filters: Sequence[str] = ()
@@ -383,7 +386,7 @@ def events(env: Env, opts: EventsOptions) -> int:
         for line in resp.lines():
             if not line.strip():
                 continue
-            ev = json.loads(line)
+            ev = _json.loads(line)
             if tmpl is not None:
                 try:
                     env.out.write(tmpl.execute(ev) + "\n")

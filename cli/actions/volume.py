@@ -1,14 +1,16 @@
 """Volume commands: volume create, ls, rm, prune (volume inspect shares
-cli.actions.container.inspect)."""
+cli.actions.inspect)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from cli.actions._common import confirm, filters_param, natural_key, print_reclaimed, render
 from cli.api import APIError
 from cli.env import Env
 from cli.gotemplate import GoJSON, GoStruct
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["VOLUME_HEADERS", "VolumeContext", "create", "ls", "prune", "rm"]
 

@@ -1,23 +1,49 @@
-"""Flag value parsers with docker's error texts (the `invalid argument "v" for "-x" flag: ...`
-suffixes): sizes (`512m`), decimals (`--cpus 1.5`), Go durations (`30s`), filters (`k=v`)."""
+"""What the command modules' flags share: value parsers with docker's error texts (the
+`invalid argument "v" for "-x" flag: ...` suffixes) for sizes (`512m`), decimals (`--cpus 1.5`),
+Go durations (`30s`) and filters (`k=v`), and the help texts of --format."""
 
 from __future__ import annotations
 
-import re
-
 from cli._command import Opt
 
-__all__ = ["cpus", "duration_ns", "filter_opt", "filter_value", "ram_bytes"]
+__all__ = [
+    "FORMAT_HELP",
+    "FORMAT_TABLE_HELP",
+    "cpus",
+    "duration_ns",
+    "filter_opt",
+    "filter_value",
+    "ram_bytes",
+]
 
-_RAM = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+FORMAT_TABLE_HELP = (
+    "Format output using a custom template:\n"
+    "'table':            Print output in table format with column headers (default)\n"
+    "'table TEMPLATE':   Print output in table format using the given Go template\n"
+    "'json':             Print in JSON format\n"
+    "'TEMPLATE':         Print output using the given Go template.\n"
+    "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
+    "output with templates"
+)
+FORMAT_HELP = (
+    "Format output using a custom template:\n"
+    "'json':             Print in JSON format\n"
+    "'TEMPLATE':         Print output using the given Go template.\n"
+    "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
+    "output with templates"
+)
+
+_RAM = r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$"
 _MULT = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
 
 def ram_bytes(value: str) -> int:
     """units.RAMInBytes: `512m`, `1g`, `1024` (binary units); `-1` means unlimited."""
+    import re  # here: a flag's parser runs only when the flag is given
+
     if value == "-1":
         return -1
-    m = _RAM.match(value)
+    m = re.match(_RAM, value)
     if not m:
         raise ValueError(f"invalid size: '{value}'")
     return int(float(m.group(1)) * _MULT[(m.group(2) or "").lower()])
@@ -37,6 +63,8 @@ def cpus(value: str) -> int:
 
 def duration_ns(value: str) -> int:
     """time.ParseDuration, in nanoseconds (`--health-interval 30s`), with Go's errors."""
+    import re
+
     from cli.format import parse_go_duration
 
     d = parse_go_duration(value)

@@ -1,8 +1,6 @@
 """build (legacy builder) and builder prune: flags only."""
 
-from typing import Annotated
-
-from cli._command import Arg, Opt, command
+from cli._command import Annotated, Arg, Opt, command
 from cli.commands import _parsers
 from cli.env import Env
 

@@ -1,28 +1,10 @@
 """Container commands and their docker flags (management form `container X` and shortcuts).
-Each function only turns its flags into an options dataclass and calls cli.actions.container."""
+Each function only turns its flags into an options record and calls its cli.actions module."""
 
-from typing import Annotated
-
-from cli._command import Arg, Opt, command
+from cli._command import Annotated, Arg, Opt, command
 from cli.commands import _parsers
 from cli.env import Env
 
-_FORMAT_TABLE_HELP = (
-    "Format output using a custom template:\n"
-    "'table':            Print output in table format with column headers (default)\n"
-    "'table TEMPLATE':   Print output in table format using the given Go template\n"
-    "'json':             Print in JSON format\n"
-    "'TEMPLATE':         Print output using the given Go template.\n"
-    "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
-    "output with templates"
-)
-_FORMAT_HELP = (
-    "Format output using a custom template:\n"
-    "'json':             Print in JSON format\n"
-    "'TEMPLATE':         Print output using the given Go template.\n"
-    "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
-    "output with templates"
-)
 _FILTER = Opt(
     "-f",
     "--filter",
@@ -41,7 +23,7 @@ def ps(
         bool, Opt("-a", "--all", help="Show all containers (default shows just running)")
     ] = False,
     filter: Annotated[list[str], _FILTER] = [],  # noqa: B006 - the parser builds new lists
-    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     last: Annotated[
         int, Opt("-n", "--last", help="Show n last created containers (includes all states)")
     ] = -1,
@@ -52,7 +34,7 @@ def ps(
     quiet: Annotated[bool, Opt("-q", "--quiet", help="Only display container IDs")] = False,
     size: Annotated[bool, Opt("-s", "--size", help="Display total file sizes")] = False,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import ps as act
 
     return act.ps(
         env,
@@ -78,10 +60,10 @@ def ps(
 def container_inspect(
     env: Env,
     containers: Annotated[list[str], Arg("CONTAINER")],
-    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    format: Annotated[str, Opt("-f", "--format", help=_parsers.FORMAT_HELP)] = "",
     size: Annotated[bool, Opt("-s", "--size", help="Display total file sizes")] = False,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import inspect as act
 
     return act.inspect(env, act.InspectOptions(containers, format, size, "container"))
 
@@ -95,13 +77,13 @@ def container_inspect(
 def inspect(
     env: Env,
     refs: Annotated[list[str], Arg("NAME|ID")],
-    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    format: Annotated[str, Opt("-f", "--format", help=_parsers.FORMAT_HELP)] = "",
     size: Annotated[
         bool, Opt("-s", "--size", help="Display total file sizes if the type is container")
     ] = False,
     type: Annotated[str, Opt("--type", help="Only inspect objects of the given type")] = "",
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import inspect as act
 
     return act.inspect(env, act.InspectOptions(refs, format, size, type))
 
@@ -140,7 +122,7 @@ def logs(
         ),
     ] = "",
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import logs as act
 
     return act.logs(
         env, act.LogsOptions(container, follow, tail, since, until, timestamps, details)
@@ -151,7 +133,7 @@ def logs(
 
 
 def _config(image: str, command: list[str], **kw: object) -> "object":
-    from cli.actions.container import ContainerConfig
+    from cli.actions.create import ContainerConfig
 
     return ContainerConfig(image=image, command=command, **kw)  # type: ignore[arg-type]
 
@@ -415,7 +397,7 @@ def create(
     workdir: WorkdirF = "",
     quiet: Annotated[bool, Opt("-q", "--quiet", help="Suppress the pull output")] = False,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import create as act
 
     flags = _container_flags(
         **{
@@ -486,7 +468,7 @@ def run(
     volume: VolumeF = [],  # noqa: B006
     workdir: WorkdirF = "",
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import run as act
 
     flags = _container_flags(
         **{
@@ -526,7 +508,7 @@ def start(
         bool, Opt("-i", "--interactive", help="Attach container's STDIN")
     ] = False,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.start(env, act.StartOptions(containers, attach, interactive, detach_keys))
 
@@ -548,7 +530,7 @@ def stop(
     signal: Annotated[str, _SIGNAL] = "",
     timeout: Annotated[int | None, _TIME] = None,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.stop(env, act.StopOptions(containers, timeout, signal))
 
@@ -566,7 +548,7 @@ def restart(
     signal: Annotated[str, _SIGNAL] = "",
     timeout: Annotated[int | None, _TIME] = None,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.restart(env, act.StopOptions(containers, timeout, signal))
 
@@ -583,7 +565,7 @@ def kill(
     containers: Annotated[list[str], Arg("CONTAINER")],
     signal: Annotated[str, _SIGNAL] = "",
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.kill(env, containers, signal)
 
@@ -606,7 +588,7 @@ def rm(
         bool, Opt("-v", "--volumes", help="Remove anonymous volumes associated with the container")
     ] = False,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.rm(env, containers, force, volumes, link)
 
@@ -619,7 +601,7 @@ def rm(
     min_args=1,
 )
 def pause(env: Env, containers: Annotated[list[str], Arg("CONTAINER")]) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.pause(env, containers)
 
@@ -632,7 +614,7 @@ def pause(env: Env, containers: Annotated[list[str], Arg("CONTAINER")]) -> int:
     min_args=1,
 )
 def unpause(env: Env, containers: Annotated[list[str], Arg("CONTAINER")]) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.unpause(env, containers)
 
@@ -645,7 +627,7 @@ def unpause(env: Env, containers: Annotated[list[str], Arg("CONTAINER")]) -> int
     min_args=1,
 )
 def wait(env: Env, containers: Annotated[list[str], Arg("CONTAINER")]) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.wait(env, containers)
 
@@ -663,7 +645,7 @@ def rename(
     container: Annotated[str, Arg("CONTAINER")],
     new_name: Annotated[str, Arg("NEW_NAME")],
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.rename(env, container, new_name)
 
@@ -681,7 +663,7 @@ def top(
     container: Annotated[str, Arg("CONTAINER")],
     ps_args: Annotated[list[str], Arg("[ps OPTIONS]")] = [],  # noqa: B006
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import stats as act
 
     return act.top(env, container, ps_args)
 
@@ -695,7 +677,7 @@ def prune(
     ] = [],  # noqa: B006
     force: Annotated[bool, Opt("-f", "--force", help="Do not prompt for confirmation")] = False,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import lifecycle as act
 
     return act.prune(env, force, filter)
 
@@ -738,7 +720,7 @@ def exec_(
         str, Opt("-w", "--workdir", help="Working directory inside the container")
     ] = "",
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import exec as act
 
     return act.exec_(
         env,
@@ -778,7 +760,7 @@ def attach(
         Opt("--sig-proxy", show_default="true", help="Proxy all received signals to the process"),
     ] = True,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import attach as act
 
     return act.attach(env, container, no_stdin, sig_proxy, detach_keys)
 
@@ -831,7 +813,7 @@ def cp(
     max_args=1,
 )
 def diff(env: Env, container: Annotated[str, Arg("CONTAINER")]) -> int:
-    from cli.actions import container as act
+    from cli.actions import changes as act
 
     return act.diff(env, container)
 
@@ -879,7 +861,7 @@ def commit(
         bool, Opt("-p", "--pause", show_default="true", help="Pause container during commit")
     ] = True,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import changes as act
 
     return act.commit(env, act.CommitOptions(container, reference, author, message, change, pause))
 
@@ -897,7 +879,7 @@ def port(
     container: Annotated[str, Arg("CONTAINER")],
     private_port: Annotated[str, Arg("[PRIVATE_PORT[/PROTO]]")] = "",
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import port as act
 
     return act.port(env, container, private_port)
 
@@ -914,14 +896,14 @@ def stats(
     all: Annotated[
         bool, Opt("-a", "--all", help="Show all containers (default shows just running)")
     ] = False,
-    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     no_stream: Annotated[
         bool,
         Opt("--no-stream", help="Disable streaming stats and only pull the first result"),
     ] = False,
     no_trunc: Annotated[bool, Opt("--no-trunc", help="Do not truncate output")] = False,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import stats as act
 
     return act.stats(env, act.StatsOptions(containers, all, no_stream, no_trunc, format))
 
@@ -1009,7 +991,7 @@ def update(
         str | None, Opt("--restart", help="Restart policy to apply when a container exits")
     ] = None,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import update as act
 
     resources = {
         "BlkioWeight": blkio_weight,

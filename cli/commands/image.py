@@ -1,11 +1,8 @@
 """Image commands and their docker flags (`image X` and the shortcuts images, tag, rmi,
 import, load)."""
 
-from typing import Annotated
-
-from cli._command import Arg, Opt, command
+from cli._command import Annotated, Arg, Opt, command
 from cli.commands import _parsers
-from cli.commands.container import _FORMAT_HELP, _FORMAT_TABLE_HELP
 from cli.env import Env
 
 
@@ -33,7 +30,7 @@ def images(
             help="Filter output based on conditions provided",
         ),
     ] = [],  # noqa: B006
-    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     no_trunc: Annotated[bool, Opt("--no-trunc", help="Don't truncate output")] = False,
     quiet: Annotated[bool, Opt("-q", "--quiet", help="Only show image IDs")] = False,
 ) -> int:
@@ -53,9 +50,9 @@ def images(
 def image_inspect(
     env: Env,
     images_: Annotated[list[str], Arg("IMAGE")],
-    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    format: Annotated[str, Opt("-f", "--format", help=_parsers.FORMAT_HELP)] = "",
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import inspect as act
 
     return act.inspect(env, act.InspectOptions(images_, format, False, "image"))
 
@@ -244,7 +241,7 @@ def save(
 def history(
     env: Env,
     image: Annotated[str, Arg("IMAGE")],
-    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     human: Annotated[
         bool,
         Opt(

@@ -1,10 +1,7 @@
 """Network commands and their docker flags (`network X`)."""
 
-from typing import Annotated
-
-from cli._command import Arg, Opt, command
+from cli._command import Annotated, Arg, Opt, command
 from cli.commands import _parsers
-from cli.commands.container import _FORMAT_HELP, _FORMAT_TABLE_HELP
 from cli.env import Env
 
 
@@ -145,7 +142,7 @@ def network_ls(
             help='Provide filter values (e.g. "driver=bridge")',
         ),
     ] = [],  # noqa: B006
-    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     no_trunc: Annotated[bool, Opt("--no-trunc", help="Do not truncate the output")] = False,
     quiet: Annotated[bool, Opt("-q", "--quiet", help="Only display network IDs")] = False,
 ) -> int:
@@ -163,10 +160,10 @@ def network_ls(
 def network_inspect(
     env: Env,
     networks: Annotated[list[str], Arg("NETWORK")],
-    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    format: Annotated[str, Opt("-f", "--format", help=_parsers.FORMAT_HELP)] = "",
     verbose: Annotated[bool, Opt("-v", "--verbose", help="Verbose output for diagnostics")] = False,
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import inspect as act
 
     return act.inspect(env, act.InspectOptions(networks, format, False, "network"))
 

@@ -1,8 +1,6 @@
 """login and logout: flags only."""
 
-from typing import Annotated
-
-from cli._command import Arg, Opt, command
+from cli._command import Annotated, Arg, Opt, command
 from cli.env import Env
 
 

@@ -1,25 +1,14 @@
 """version, info (system info), events (system events): flags only."""
 
-from typing import Annotated
-
-from cli._command import Opt, command
+from cli._command import Annotated, Opt, command
 from cli.commands import _parsers
-from cli.commands.container import _FORMAT_TABLE_HELP
 from cli.env import Env
-
-_FORMAT_HELP = (
-    "Format output using a custom template:\n"
-    "'json':             Print in JSON format\n"
-    "'TEMPLATE':         Print output using the given Go template.\n"
-    "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
-    "output with templates"
-)
 
 
 @command("version", "Show the Docker version information", max_args=0)
 def version(
     env: Env,
-    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    format: Annotated[str, Opt("-f", "--format", help=_parsers.FORMAT_HELP)] = "",
 ) -> int:
     from cli.actions import system
 
@@ -29,7 +18,7 @@ def version(
 @command("system info", "Display system-wide information", aliases=("info",), max_args=0)
 def info(
     env: Env,
-    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    format: Annotated[str, Opt("-f", "--format", help=_parsers.FORMAT_HELP)] = "",
 ) -> int:
     from cli.actions import system
 
@@ -43,7 +32,7 @@ def events(
         list[str],
         Opt("-f", "--filter", metavar="filter", help="Filter output based on conditions provided"),
     ] = [],  # noqa: B006 - never mutated; the parser builds a new list
-    format: Annotated[str, Opt("--format", help=_FORMAT_HELP)] = "",
+    format: Annotated[str, Opt("--format", help=_parsers.FORMAT_HELP)] = "",
     since: Annotated[str, Opt("--since", help="Show all events created since timestamp")] = "",
     until: Annotated[str, Opt("--until", help="Stream events until this timestamp")] = "",
 ) -> int:
@@ -57,7 +46,7 @@ def events(
 @command("system df", "Show docker disk usage", max_args=0)
 def df(
     env: Env,
-    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     verbose: Annotated[
         bool, Opt("-v", "--verbose", help="Show detailed information on space usage")
     ] = False,

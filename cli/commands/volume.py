@@ -1,10 +1,7 @@
 """Volume commands and their docker flags (`volume X`)."""
 
-from typing import Annotated
-
-from cli._command import Arg, Opt, command
+from cli._command import Annotated, Arg, Opt, command
 from cli.commands import _parsers
-from cli.commands.container import _FORMAT_HELP, _FORMAT_TABLE_HELP
 from cli.env import Env
 
 _MAP = {"metavar": "map", "show_default": "map[]"}
@@ -103,7 +100,7 @@ def volume_ls(
             help='Provide filter values (e.g. "dangling=true")',
         ),
     ] = [],  # noqa: B006
-    format: Annotated[str, Opt("--format", help=_FORMAT_TABLE_HELP)] = "",
+    format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     quiet: Annotated[bool, Opt("-q", "--quiet", help="Only display volume names")] = False,
 ) -> int:
     from cli.actions import volume as act
@@ -120,9 +117,9 @@ def volume_ls(
 def volume_inspect(
     env: Env,
     volumes: Annotated[list[str], Arg("VOLUME")],
-    format: Annotated[str, Opt("-f", "--format", help=_FORMAT_HELP)] = "",
+    format: Annotated[str, Opt("-f", "--format", help=_parsers.FORMAT_HELP)] = "",
 ) -> int:
-    from cli.actions import container as act
+    from cli.actions import inspect as act
 
     return act.inspect(env, act.InspectOptions(volumes, format, False, "volume"))
 

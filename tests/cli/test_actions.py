@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
-from cli.actions import container as ctr
+from cli.actions import create as create_act
 from cli.actions import image as img
+from cli.actions import inspect as inspect_act
+from cli.actions import lifecycle as lifecycle_act
+from cli.actions import ps as ps_act
+from cli.actions import run as run_act
 from cli.api import APIError, CLIError
 from cli.env import Env
 
@@ -74,7 +78,7 @@ CONTAINER = {
 def test_ps_table_matches_docker_layout() -> None:
     api = FakeAPI({("GET", "/containers/json"): [CONTAINER]})
     env = make_env(api)
-    assert ctr.ps(env, ctr.PsOptions(all=True, size=True)) == 0
+    assert ps_act.ps(env, ps_act.PsOptions(all=True, size=True)) == 0
     assert api.calls[0][2] == {"all": "1", "limit": None, "size": "1", "filters": None}
     lines = env.out.getvalue().splitlines()
     assert lines[0].startswith("CONTAINER ID   IMAGE     COMMAND                  CREATED   ")
@@ -86,7 +90,9 @@ def test_ps_table_matches_docker_layout() -> None:
 def test_ps_quiet_filters_and_format_warning() -> None:
     api = FakeAPI({("GET", "/containers/json"): [CONTAINER]})
     env = make_env(api)
-    ctr.ps(env, ctr.PsOptions(quiet=True, latest=True, filters=["name=s1"], format="{{.Names}}"))
+    ps_act.ps(
+        env, ps_act.PsOptions(quiet=True, latest=True, filters=["name=s1"], format="{{.Names}}")
+    )
     assert env.out.getvalue() == "16006ff5e541\n"
     assert env.err.getvalue() == (
         "WARNING: Ignoring custom format, because both --format and --quiet are set.\n"
@@ -98,10 +104,10 @@ def test_ps_quiet_filters_and_format_warning() -> None:
 def test_ps_uses_config_psformat_and_json() -> None:
     api = FakeAPI({("GET", "/containers/json"): [CONTAINER]})
     env = make_env(api, {"psFormat": '{{.Names}}|{{.Label "a"}}'})
-    ctr.ps(env, ctr.PsOptions())
+    ps_act.ps(env, ps_act.PsOptions())
     assert env.out.getvalue() == "s1|1\n"
     env = make_env(api)
-    ctr.ps(env, ctr.PsOptions(format="json"))
+    ps_act.ps(env, ps_act.PsOptions(format="json"))
     doc = json.loads(env.out.getvalue())
     assert doc["Names"] == "s1" and doc["Platform"] is None and list(doc) == sorted(doc)
 
@@ -136,7 +142,7 @@ def test_run_detached_builds_docker_create_body() -> None:
         }
     )
     env = make_env(api)
-    cfg = ctr.ContainerConfig(
+    cfg = create_act.ContainerConfig(
         image="busybox",
         command=["sleep", "1"],
         name="web",
@@ -161,7 +167,7 @@ def test_run_detached_builds_docker_create_body() -> None:
         health_interval=30_000_000_000,
         health_retries=2,
     )
-    assert ctr.run(env, ctr.RunOptions(cfg, detach=True)) == 0
+    assert run_act.run(env, run_act.RunOptions(cfg, detach=True)) == 0
     assert env.out.getvalue() == "abc\n"
     assert env.err.getvalue() == "WARNING: careful\n"
     _, _path, params, body = api.calls[0]
@@ -184,10 +190,11 @@ def test_run_detached_builds_docker_create_body() -> None:
 def test_run_errors_like_docker() -> None:
     env = make_env(FakeAPI())
     with pytest.raises(CLIError) as e:
-        ctr.run(
+        run_act.run(
             env,
-            ctr.RunOptions(
-                ctr.ContainerConfig(image="x", auto_remove=True, restart="always"), detach=True
+            run_act.RunOptions(
+                create_act.ContainerConfig(image="x", auto_remove=True, restart="always"),
+                detach=True,
             ),
         )
     assert e.value.status == 125
@@ -197,22 +204,24 @@ def test_run_errors_like_docker() -> None:
         {("POST", "/containers/create"): {"Id": "abc"}, ("POST", "/containers/abc/start"): missing}
     )
     with pytest.raises(CLIError) as e:
-        ctr.run(make_env(api), ctr.RunOptions(ctr.ContainerConfig(image="x"), detach=True))
+        run_act.run(
+            make_env(api), run_act.RunOptions(create_act.ContainerConfig(image="x"), detach=True)
+        )
     assert e.value.status == 127
-    assert ctr._start_error_status("exec: permission denied") == 126
+    assert run_act.start_error_status("exec: permission denied") == 126
 
 
 def test_batch_verbs_report_each_failure() -> None:
     api = FakeAPI({("POST", "/containers/nope/stop"): APIError(404, "No such container: nope")})
     env = make_env(api)
-    assert ctr.stop(env, ctr.StopOptions(["a", "nope", "b"], timeout=1)) == 1
+    assert lifecycle_act.stop(env, lifecycle_act.StopOptions(["a", "nope", "b"], timeout=1)) == 1
     assert env.out.getvalue() == "a\nb\n"
     assert env.err.getvalue() == "Error response from daemon: No such container: nope\n"
     assert api.calls[0][2] == {"t": 1, "signal": None}
     # rm -f: a missing container is reported but is not a failure
     api = FakeAPI({("DELETE", "/containers/nope"): APIError(404, "No such container: nope")})
     env = make_env(api)
-    assert ctr.rm(env, ["nope"], force=True) == 0
+    assert lifecycle_act.rm(env, ["nope"], force=True) == 0
     assert env.err.getvalue() == "Error response from daemon: No such container: nope\n"
 
 
@@ -228,18 +237,23 @@ def test_inspect_raw_indent_and_missing_object() -> None:
         }
     )
     env = make_env(api)
-    assert ctr.inspect(env, ctr.InspectOptions(["s1", "nope"])) == 1
+    assert inspect_act.inspect(env, inspect_act.InspectOptions(["s1", "nope"])) == 1
     assert env.out.getvalue() == (
         '[\n    {\n        "Id": "abc",\n        "Config": {\n            "Labels": {}\n'
         "        }\n    }\n]\n"
     )
     assert env.err.getvalue() == "Error: No such object: nope\n"
     env = make_env(api)
-    assert ctr.inspect(env, ctr.InspectOptions(["nope"], type="container")) == 1
+    assert inspect_act.inspect(env, inspect_act.InspectOptions(["nope"], type="container")) == 1
     assert env.out.getvalue() == "[]\n"
     assert env.err.getvalue() == "Error response from daemon: No such container: nope\n"
     env = make_env(api)
-    assert ctr.inspect(env, ctr.InspectOptions(["s1"], format="{{.Id}} {{json .Config}}")) == 0
+    assert (
+        inspect_act.inspect(
+            env, inspect_act.InspectOptions(["s1"], format="{{.Id}} {{json .Config}}")
+        )
+        == 0
+    )
     assert env.out.getvalue() == 'abc {"Labels":{}}\n'
 
 
@@ -266,8 +280,8 @@ def test_prune_prompts_unless_forced() -> None:
     )
     env = make_env(api)
     env.stdin = io.BytesIO(b"n\n")
-    assert ctr.prune(env, False, []) == 0
+    assert lifecycle_act.prune(env, False, []) == 0
     assert api.calls == [] and env.out.getvalue().endswith("[y/N] ")
     env = make_env(api)
-    ctr.prune(env, True, [])
+    lifecycle_act.prune(env, True, [])
     assert env.out.getvalue() == "Deleted Containers:\nx\n\nTotal reclaimed space: 1.5kB\n"

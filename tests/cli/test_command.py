@@ -142,3 +142,19 @@ def test_every_command_binds() -> None:
             for k, v in kwargs.items()
             if any(p.name == k and p.kind == "list" for p in params)
         )
+
+
+def test_first_words_name_the_module_that_declares_them() -> None:
+    """main._FIRST_WORDS (which module `_load_commands` imports first) agrees with what the
+    modules register; a command found in another module (`image build` is the build
+    module's) must not be shadowed by anything in the first one."""
+    declared: dict[str, set[tuple[str, ...]]] = {}
+    for cmd in _command.registry():
+        module = cmd.fn.__module__.rsplit(".", 1)[1]
+        declared.setdefault(module, set()).update((cmd.path, *cmd.aliases))
+    for module, paths in declared.items():
+        for path in paths:
+            first = main._FIRST_WORDS.get(path[0], "container")
+            if first != module:
+                assert path[0] in main._FIRST_WORDS, f"{path} is declared in {module}"
+                assert (path[0],) not in declared[first] and path not in declared[first]
