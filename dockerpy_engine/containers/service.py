@@ -879,10 +879,10 @@ class ContainerService:
             await asyncio.to_thread(
                 _remove_dirs, self._root / c.id, self._fifo_root / c.id, *([tree] if tree else [])
             )
-            self._rows.delete(c.id)
             if self._networks is not None:
                 self._networks.on_remove(c)
             await self._images.release_holds(c.id)
+            self._rows.delete(c.id)  # last: a kill before it leaves "removing", finished at start
             self._by_id.pop(c.id, None)
             self._by_name.pop(c.name, None)
             self._graph_data.pop(c.id, None)
@@ -1106,6 +1106,7 @@ class ContainerService:
             c = Container.from_record(record)
             self._by_id[c.id] = c
             self._by_name[c.name] = c.id
+        await self._forget_orphans()
         tasks = {t.id: t for t in await self._runtime.list_tasks()}
         for c in list(self._by_id.values()):
             await self._reconcile(c, tasks.get(c.id))
@@ -1122,6 +1123,25 @@ class ContainerService:
                     await self.start(c.id)
                 except errdefs.EngineError as exc:
                     log.warning("restart policy: %s did not start: %s", c.id[:12], exc.message)
+
+    async def _forget_orphans(self) -> None:
+        """What a create cut short by a kill (its record is written last) left behind: the
+        endpoints, layer holds and directories of a container that does not exist."""
+        if self._networks is not None:
+            self._networks.forget_containers(lambda cid: cid in self._by_id)
+        for holder in self._images.holders():
+            if holder not in self._by_id:
+                await self._images.release_holds(holder)
+        stale = [
+            entry
+            for root in (self._root, vfs.trees_root(self._data_root))
+            if root.is_dir()
+            for entry in root.iterdir()
+            if _is_id(entry.name) and entry.name not in self._by_id
+        ]
+        for entry in stale:
+            log.info("removing the directory of a container that was never created: %s", entry)
+        await asyncio.to_thread(_remove_dirs, *stale)
 
     async def _reconcile(self, c: Container, task) -> None:
         if c.state.status == "removing":
@@ -1284,6 +1304,11 @@ def _read_text(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
+
+
+def _is_id(name: str) -> bool:
+    """A container ID: 64 lowercase hex digits."""
+    return len(name) == 64 and all(ch in "0123456789abcdef" for ch in name)
 
 
 def _remove_dirs(*paths: Path) -> None:

@@ -17,9 +17,14 @@ from pathlib import Path
 from ..volumes._copyup import copy_up
 
 
+def trees_root(data_root: Path) -> Path:
+    """Where the containers' trees are: `<data-root>/vfs/dir`."""
+    return data_root / "vfs" / "dir"
+
+
 def tree_dir(data_root: Path, container_id: str) -> Path:
     """dockerd's readable layout: `<data-root>/vfs/dir/<id>`."""
-    return data_root / "vfs" / "dir" / container_id
+    return trees_root(data_root) / container_id
 
 
 def make_tree(target: Path, lowers: Sequence[Path]) -> None:

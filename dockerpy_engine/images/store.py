@@ -544,6 +544,11 @@ class ImageStore:
             self._rows.set_holds(holder, chains)
             self._holds[holder] = chains
 
+    def holders(self) -> list[str]:
+        """Who holds layers (container IDs): the container service drops the holds of
+        containers a kill left unrecorded."""
+        return list(self._holds)
+
     async def release_holds(self, holder: str) -> None:
         """The holder is gone: its layers go too unless something else needs them."""
         async with self._lock:

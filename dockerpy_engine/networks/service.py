@@ -5,6 +5,13 @@ Networks and endpoints live in memory and are written through to store/networks.
 endpoint exists from create/connect until the container is removed or disconnected; it is
 *live* (address, veth, rules, port listeners) only while its container runs. All netlink and
 iptables work runs in worker threads; one lock serialises allocation.
+
+Crash safety: a record is written before the kernel objects it names are made, and kept
+until they are gone. A network is stored, then its bridge and rules are made (and `load`
+makes them again); an endpoint is stored *pending* with the addresses, link names and ports
+it is about to take before any veth or rule exists, and marked pending again before they are
+torn down. A daemon killed in between finds the pending endpoint on restart and undoes it
+(`restore`), then makes it live again if its container still runs.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import errdefs
+from ..asyncutil import uninterruptible
 from ..containers.hostconfig import read_host_resolv_conf
 from ..containers.logs import parse_time
 from ..containers.types import Container, now_rfc3339
@@ -187,6 +195,7 @@ class Endpoint:
     dns_servers: list[str] = field(default_factory=list)  # its forwarders (ExtDNS)
     links: list[list[str]] = field(default_factory=list)  # default bridge: [child id, alias]
     link_lines: list[str] = field(default_factory=list)  # the hosts lines written for them
+    pending: bool = False  # being made live or torn down: a restart undoes what is there
 
     def to_record(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__slots__}  # type: ignore[attr-defined]
@@ -203,6 +212,7 @@ class Endpoint:
         self.dns_names = []
         self.dns_servers = []
         self.link_lines = []
+        self.pending = False
 
     def bindings(self) -> list[ports.Binding]:
         return [ports.Binding(**b) for b in self.ports]
@@ -350,15 +360,31 @@ class NetworkService:
                 await asyncio.to_thread(netlink.enable_bridge_netfilter, 6)
             await asyncio.to_thread(self._ip6t.add_bridge, n.rules(False, 6))
 
+    def forget_containers(self, known: Callable[[str], bool]) -> None:
+        """Drop the endpoints of containers that do not exist (a daemon killed while it
+        created or removed one); before `restore`, which only sees the rest."""
+        for key, ep in list(self._endpoints.items()):
+            if not known(ep.container_id):
+                del self._endpoints[key]
+                self._rows.delete_endpoint(*key)
+
     async def restore(self, running: Callable[[str], int]) -> None:
         """After the containers loaded: endpoints of containers that no longer run are
-        released; live-restored ones get their port listeners and rules back."""
+        released, and so are the ones a kill left half made or half torn down; live-restored
+        containers get their port listeners and rules back, and any of their endpoints that
+        is not live is attached again."""
         for ep in list(self._endpoints.values()):
-            if not ep.endpoint_id:
-                continue
             pid = running(ep.container_id)
-            if not pid:
+            if ep.pending or (ep.endpoint_id and not pid):
                 await self._release(ep)
+            if not pid:
+                continue
+            if not ep.endpoint_id:
+                assert self._container is not None, "bind_containers() was not called"
+                try:
+                    await self._attach_one(self._container(ep.container_id), ep, pid)
+                except errdefs.EngineError as exc:
+                    log.warning("network of %s not restored: %s", ep.container_id[:12], exc)
                 continue
             if ep.ports:
                 await self._restore_ports(ep)
@@ -412,6 +438,7 @@ class NetworkService:
 
     # ------------------------------------------------------------------ create/remove
 
+    @uninterruptible
     async def create(self, body: dict[str, Any]) -> dict[str, str]:
         name = str(body.get("Name") or "")
         if not name:
@@ -466,12 +493,15 @@ class NetworkService:
                 await self._check_macvlan(n)
             else:
                 self._check_bridge_name(n)
+            # stored first: a daemon killed while it programs the bridge makes it at start
+            self._rows.save_network(n.to_record())
             try:
                 await self._program(n)
             except Exception as exc:
                 await self._unprogram(n)
+                self._rows.delete_network(n.id)
                 raise errdefs.System(f"failed to create network {name}: {exc}") from None
-            self._add(n)
+            self._networks[n.id] = n
         self._events.publish("network", "create", n.id, {"name": name, "type": driver})
         return {"Id": n.id, "Warning": ""}
 
@@ -533,6 +563,7 @@ class NetworkService:
     def _live(self, n: Network) -> list[Endpoint]:
         return [ep for (_, nid), ep in self._endpoints.items() if nid == n.id and ep.endpoint_id]
 
+    @uninterruptible
     async def remove(self, ref: str) -> None:
         n = self.get(ref)
         if not n.user_defined:
@@ -892,6 +923,11 @@ class NetworkService:
             index = len([e for e in self._of(c.id) if e.ifname])
             ep.ifname = f"eth{index}"
             suffix = hashlib.sha256((c.id + n.id).encode()).hexdigest()[:7]
+            ep.host_ifname = ("mv" if n.driver == "macvlan" else "veth") + suffix
+            if ep.primary and n.driver != "macvlan":  # no published ports on macvlan
+                await self._publish(c, ep, n)
+            ep.pending = True  # what a restart must undo if the daemon dies from here on
+            self._rows.save_endpoint(ep.to_record())
             addressing = netlink.Addressing(
                 ifname=ep.ifname,
                 mac=ep.mac,
@@ -904,15 +940,11 @@ class NetworkService:
                 gateway6=str(n.subnet6.gateway) if n.subnet6 is not None else "",
             )
             if n.driver == "macvlan":  # no host side and no published ports (dockerd's)
-                ep.host_ifname = "mv" + suffix
                 await asyncio.to_thread(
                     netlink.attach_macvlan, n.parent, ep.host_ifname, n.macvlan_mode, ep.netns,
                     addressing,
                 )  # fmt: skip
             else:
-                ep.host_ifname = "veth" + suffix
-                if ep.primary:
-                    await self._publish(c, ep, n)
                 await asyncio.to_thread(
                     netlink.attach, n.bridge, ep.host_ifname, ep.netns, addressing, n.mtu
                 )
@@ -942,6 +974,7 @@ class NetworkService:
             if isinstance(exc, Exception):
                 raise errdefs.System(f"failed to set up container networking: {exc}") from None
             raise
+        ep.pending = False
         self._rows.save_endpoint(ep.to_record())
         self._events.publish(
             "network", "connect", n.id, {"container": c.id, "name": n.name, "type": n.driver}
@@ -1009,6 +1042,10 @@ class NetworkService:
     async def _release(self, ep: Endpoint) -> None:
         """Undo whatever of an endpoint is live (each step tolerates it never happened)."""
         n = self._networks.get(ep.network_id)
+        stored = (ep.container_id, ep.network_id) in self._endpoints
+        if stored and ep.endpoint_id and not ep.pending:
+            ep.pending = True  # torn down from here on: a restart finishes the job
+            self._rows.save_endpoint(ep.to_record())
         if ep.dns_names:
             self.dns.resolver.drop(ep.container_id, ep.network_id)
             if not self.dns.resolver.has(ep.container_id):
@@ -1037,7 +1074,7 @@ class NetworkService:
             n.subnet6.release(ep.ip6)
         had = bool(ep.endpoint_id)
         ep.clear_live()
-        if (ep.container_id, ep.network_id) in self._endpoints:
+        if stored:
             self._rows.save_endpoint(ep.to_record())
         if had and n is not None:
             self._events.publish(
@@ -1091,6 +1128,7 @@ class NetworkService:
         except errdefs.NotFound:
             return False
 
+    @uninterruptible
     async def connect(self, c: Container, ref: str, config: dict[str, Any], pid: int) -> None:
         n = self.get(ref)
         mode = c.host_config.get("NetworkMode") or "default"
@@ -1118,6 +1156,7 @@ class NetworkService:
                 raise
             await self._dns_serve(c.id, pid)
 
+    @uninterruptible
     async def disconnect(self, c: Container, ref: str, force: bool) -> None:
         n = self.get(ref)
         if n.driver in ("host",):
