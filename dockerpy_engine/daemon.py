@@ -22,6 +22,7 @@ from aiohttp import web
 
 from . import __version__, graphdriver, sdnotify
 from .api import build_app
+from .api.limits import server_options
 from .api.middleware import request_timing
 from .config import ConfigError, DaemonConfig, parse
 from .containers.exec import ExecService
@@ -42,6 +43,7 @@ from .listeners import (
     ListenerError,
     api_warnings,
     check_tcp_security,
+    listen_backlog,
     open_listeners,
     parse_host,
     server_tls_context,
@@ -250,7 +252,11 @@ async def _serve_on(
     # handler_cancellation: a client that hangs up ends its long poll (wait, logs -f) instead
     # of leaving it parked until the container exits; state changes are shielded in services.
     runner = web.AppRunner(
-        app, access_log=access_log, handler_cancellation=True, shutdown_timeout=5.0
+        app,
+        access_log=access_log,
+        handler_cancellation=True,
+        shutdown_timeout=5.0,
+        **server_options(),  # dockerd's header size and time limits (api/limits.py)
     )
     await runner.setup()
     metrics_runner: web.AppRunner | None = None
@@ -277,7 +283,10 @@ async def _serve_on(
 
     reloader = Reloader(config, events, system.engine_id, apply)
     for listener in listeners:
-        await web.SockSite(runner, listener.sock, ssl_context=listener.tls).start()
+        # aiohttp listens again on the socket it is given, with its own backlog unless told
+        await web.SockSite(
+            runner, listener.sock, ssl_context=listener.tls, backlog=listen_backlog()
+        ).start()
         log.info("API listen on %s", listener.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -23,12 +23,22 @@ from .config import DaemonConfig
 log = logging.getLogger(__name__)
 
 DEFAULT_SOCKET_GROUP = "docker"
-BACKLOG = 512
+SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
 SD_LISTEN_FDS_START = 3
 
 
 class ListenerError(Exception):
     """A host cannot be listened on; the daemon refuses to start."""
+
+
+def listen_backlog() -> int:
+    """Go's listen backlog, so dockerd's: the kernel's net.core.somaxconn (4096 on current
+    kernels). A burst of clients connecting at once (docker compose, a CI fan-out) waits in
+    it; past it a non-blocking connect, as the docker CLI's, fails with EAGAIN."""
+    try:
+        return min(int(SOMAXCONN.read_text()), 65535)
+    except (OSError, ValueError):
+        return socket.SOMAXCONN
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +181,7 @@ def unix_listener(path: str, gid: int) -> socket.socket:
         sock.bind(path)
         os.chown(path, 0, gid)
         os.chmod(path, 0o660)
-        sock.listen(BACKLOG)
+        sock.listen(listen_backlog())
     except OSError as exc:
         sock.close()
         raise ListenerError(f"can't create unix socket {path}: {exc}") from None
@@ -197,7 +207,7 @@ def _claim_socket(path: str) -> None:
 def tcp_listener(address: str) -> socket.socket:
     host, _, port = address.rpartition(":")
     try:
-        return socket.create_server((host.strip("[]"), int(port)), backlog=BACKLOG)
+        return socket.create_server((host.strip("[]"), int(port)), backlog=listen_backlog())
     except OSError as exc:
         raise ListenerError(f"failed to listen on tcp://{address}: {exc}") from None
 

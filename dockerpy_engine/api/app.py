@@ -28,6 +28,7 @@ from .keys import (
     SYSTEM,
     VOLUMES,
 )
+from .limits import MAX_JSON_BODY
 from .middleware import error_middleware, server_headers, version_middleware
 from .routers import build as build_routes
 from .routers import container_files as container_files_routes
@@ -69,7 +70,9 @@ def build_app(
     distribution: DistributionService | None = None,
 ) -> web.Application:
     """Both path forms point at one handler; the version middleware reads the prefix."""
-    app = web.Application(middlewares=[error_middleware, version_middleware])
+    app = web.Application(
+        middlewares=[error_middleware, version_middleware], client_max_size=MAX_JSON_BODY
+    )
     app.on_response_prepare.append(server_headers)
     app[CONTAINERS] = containers
     app[EXECS] = execs

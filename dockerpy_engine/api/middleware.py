@@ -14,6 +14,7 @@ from aiohttp import web
 from .. import errdefs
 from ..version import API_VERSION, MIN_API_VERSION, SERVER_NAME, SERVER_VERSION, parse_api_version
 from ._params import json_response
+from .limits import BODY_TOO_LARGE
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_response({"message": exc.message}, status=status)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
         return json_response({"message": "page not found"}, status=404)
+    except web.HTTPRequestEntityTooLarge:  # a JSON body past limits.MAX_JSON_BODY
+        return json_response({"message": BODY_TOO_LARGE}, status=413)
     except web.HTTPException:
         raise
     except (ConnectionResetError, ConnectionError):
