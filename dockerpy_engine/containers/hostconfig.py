@@ -707,6 +707,7 @@ def spec_options(
         "cap_drop": list(hc.get("CapDrop") or []),
         "no_new_privileges": security.no_new_privileges,
         "oom_score_adj": _int(hc, "OomScoreAdj"),
+        "console_size": tuple(hc.get("ConsoleSize") or (0, 0)),
         "rlimits": [_rlimit(u) for u in hc.get("Ulimits") or ()],
         "read_only": bool(hc.get("ReadonlyRootfs")),
         "extra_mounts": [*init_mounts, *ipc_mounts, *tmpfs],

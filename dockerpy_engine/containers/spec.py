@@ -201,6 +201,7 @@ class SpecInput:
     gid: int = 0
     additional_gids: Sequence[int] = ()  # users.ExecUser.additional_gids: primary gid first
     tty: bool = False
+    console_size: tuple[int, int] = (0, 0)  # HostConfig.ConsoleSize: the TTY's first rows, cols
     hostname: str = ""
     domainname: str = ""
     privileged: bool = False
@@ -403,6 +404,8 @@ def _process(inp: SpecInput, caps: list[str]) -> dict[str, Any]:
         "cwd": inp.cwd or "/",
         "capabilities": _capabilities(caps, inp.uid),
     }
+    if inp.tty and any(inp.console_size):  # dockerd's WithConsoleSize
+        process["consoleSize"] = {"height": inp.console_size[0], "width": inp.console_size[1]}
     if inp.rlimits:
         process["rlimits"] = [_rlimit(r) for r in inp.rlimits]
     if inp.no_new_privileges:

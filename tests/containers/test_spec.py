@@ -219,6 +219,15 @@ def test_tty_sets_terminal_and_term_which_the_container_may_override() -> None:
     assert container_env("h", True, ["TERM=dumb"])[-1] == "TERM=dumb"
 
 
+def test_console_size_is_the_ttys_first_size() -> None:
+    """`docker run -it` sends its terminal's size as HostConfig.ConsoleSize; the TTY starts at
+    that size (so `stty size` is right before the first resize arrives)."""
+    process = build(tty=True, console_size=(30, 100))["process"]
+    assert process["consoleSize"] == {"height": 30, "width": 100}
+    assert "consoleSize" not in build(tty=True)["process"]
+    assert "consoleSize" not in build(console_size=(30, 100))["process"]
+
+
 def test_cwd_and_user() -> None:
     process = build(cwd="", uid=0, gid=0, additional_gids=[0, 10])["process"]
     assert process["cwd"] == "/"
