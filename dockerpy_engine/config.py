@@ -61,6 +61,9 @@ class DaemonConfig:
     # the storage driver (graphdriver.py): "" picks overlay2, or vfs when overlayfs cannot be
     # mounted; the daemon stores the one it settled on here
     storage_driver: str = ""
+    # user namespaces (userns.py): "default", "user[:group]" or "uid[:gid]"; the daemon stores
+    # the resolved "user:group" here, as dockerd's RemappedRoot
+    userns_remap: str = ""
     # what the command line set, by destination: a SIGHUP reload refuses a file that sets any
     # of them too, as the start did
     flags: dict[str, Any] = field(default_factory=dict)
@@ -107,6 +110,7 @@ _FILE_KEYS = {
     "tlskey": "tlskey",
     "metrics_addr": "metrics-addr",
     "storage_driver": "storage-driver",
+    "userns_remap": "userns-remap",
 }
 _PATHS = {"data_root", "exec_root", "pidfile"}
 # What SIGHUP changes (dockerd's daemon.Reload, plus log-level)
@@ -161,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tlskey", dest="tlskey", help="the server's TLS key")
     p.add_argument("--metrics-addr", dest="metrics_addr", help="serve Prometheus metrics here")
     p.add_argument("-s", "--storage-driver", dest="storage_driver", help="overlay2 or vfs")
+    p.add_argument("--userns-remap", dest="userns_remap", help="user/group for user namespaces")
     p.add_argument("--validate", action="store_true", help="check the configuration and exit")
     p.add_argument("-v", "--version", action="store_true")
     return p

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import __version__, graphdriver, sdnotify
+from . import __version__, graphdriver, sdnotify, userns
 from .api import build_app
 from .api.limits import server_options
 from .api.middleware import request_timing
@@ -36,6 +36,7 @@ from .distribution import (
     certs_dirs_for,
 )
 from .events import EventBus
+from .idmap import IdentityMapping
 from .images import ImageStore
 from .listeners import (
     Host,
@@ -142,12 +143,16 @@ def check(config: DaemonConfig) -> Checked:
 async def serve(config: DaemonConfig, checked: Checked, notifier: sdnotify.Notifier) -> None:
     config.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
     config.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:  # may add the dockremap user; moves the data root to the remapped root's
+        ids = await asyncio.to_thread(userns.setup, config)
+    except userns.RemapError as exc:
+        raise StartupError(str(exc)) from None
     try:
         listeners = open_listeners(config, checked.hosts)
     except ListenerError as exc:
         raise StartupError(f"failed to load listeners: {exc}") from None
     try:
-        await _serve_on(config, checked, listeners, notifier)
+        await _serve_on(config, checked, listeners, notifier, ids)
     finally:
         for listener in listeners:
             listener.close()
@@ -158,6 +163,7 @@ async def _serve_on(
     checked: Checked,
     listeners: list[Listener],
     notifier: sdnotify.Notifier,
+    ids: IdentityMapping,
 ) -> None:
     try:  # before containerd: a driver we cannot use is dockerd's start error
         config.storage_driver = await asyncio.to_thread(
@@ -181,6 +187,7 @@ async def _serve_on(
         config.data_root,
         on_event=lambda action, image_id, attrs: events.publish("image", action, image_id, attrs),
         graph_driver=config.storage_driver,
+        ids=ids,
     )
     await images.load_state()
     distribution = DistributionService(
@@ -208,7 +215,7 @@ async def _serve_on(
         ),
     )
     await networks.load()  # bridges and rules before any container starts
-    volumes = VolumeService(db, config.data_root, events)
+    volumes = VolumeService(db, config.data_root, events, owner=ids.root_pair())
     containers = ContainerService(
         db,
         runtime,

@@ -221,9 +221,16 @@ class SystemService:
             "ContainerdCommit": {"ID": self._containerd_version},
             "RuncCommit": {"ID": self._host.runc_version},
             "InitCommit": {"ID": "tini"},
-            "SecurityOptions": ["name=seccomp,profile=builtin"],
+            "SecurityOptions": self._security_options(),
             "Warnings": self._warnings,
         }
+
+    def _security_options(self) -> list[str]:
+        """dockerd's list, in its order: seccomp, then userns when the daemon remaps."""
+        options = ["name=seccomp,profile=builtin"]
+        if not self._images.ids.empty:
+            options.append("name=userns")
+        return options
 
 
 def _go_arch() -> str:

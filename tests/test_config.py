@@ -102,6 +102,16 @@ def test_string_flags_are_taken_as_given():
     )
 
 
+def test_userns_remap_from_the_flag_or_the_file(config_file):
+    cfg, _ = parse(["--userns-remap", "default"])
+    assert cfg.userns_remap == "default"
+    write_json(config_file, {"userns-remap": "alice:staff"})
+    cfg, _ = parse(["--config-file", str(config_file)])
+    assert cfg.userns_remap == "alice:staff"
+    with pytest.raises(ConfigError, match="userns-remap: \\(from flag: bob, from file: alice"):
+        parse(["--config-file", str(config_file), "--userns-remap=bob"])
+
+
 def test_an_unknown_log_level_is_refused_by_the_parser():
     with pytest.raises(SystemExit):
         parse(["--log-level", "loud"])

@@ -26,6 +26,7 @@ from ..containers import archive
 from ..containers.commit import ChildImage, child_image_config
 from ..containers.types import AttachOptions, CreateOptions
 from ..containers.users import resolve_user
+from ..idmap import IdentityMapping
 from ..images.types import Image
 from . import cache
 from .context import download_source, is_url
@@ -193,7 +194,8 @@ async def _workdir(ctx: StepContext, stage: Stage, instr: Instruction) -> None:
     run = ctx.run
     async with run.scratch_layer(stage.image) as layer:
         async with layer.rootfs() as scope:
-            await asyncio.to_thread(ensure_dest_dir, scope, workdir, None)
+            root = run.images.ids.root_pair()  # --userns-remap: the remapped root's
+            await asyncio.to_thread(ensure_dest_dir, scope, workdir, root)
         stage.image = await _commit_layer(ctx, stage, layer, container_config)
 
 
@@ -269,6 +271,7 @@ async def _copy(ctx: StepContext, stage: Stage, instr: Instruction) -> None:
                 chown,
                 chmod,
                 run.tmp_dir,
+                run.images.ids,
             )
         stage.image = await _commit_layer(ctx, stage, layer, container_config)
 
@@ -320,17 +323,19 @@ def _copy_into(
     chown: tuple[int, int] | None,
     chmod: int | None,
     tmp_dir: Path,
+    ids: IdentityMapping,
 ) -> None:
     """Plan against the image's files (a single file into an existing directory goes inside
-    it), create the destination, then extract the copy's tar there, all in one thread."""
+    it), create the destination, then extract the copy's tar there, all in one thread.
+    `chown` is in the container's ids; a remapped daemon (`ids`) writes them moved."""
     sources, dest, workdir, keyword = what
     plan = plan_copy(sources, dest, workdir, keyword=keyword, scope=scope)
     extract_archives = keyword == "ADD"
-    ensure_dest_dir(scope, plan.dest_dir, chown)
+    ensure_dest_dir(scope, plan.dest_dir, ids.to_host(*(chown or (0, 0))))
     with tempfile.TemporaryFile(dir=tmp_dir) as spool:
         write_copy_tar(plan, spool, chown=chown, chmod=chmod, extract_archives=extract_archives)
         spool.seek(0)
-        archive.extract(scope, plan.dest_dir, spool, archive.ExtractOptions(False, None))
+        archive.extract(scope, plan.dest_dir, spool, archive.ExtractOptions(False, None, ids))
 
 
 @contextlib.asynccontextmanager

@@ -23,8 +23,9 @@ _MS_NODEV = 0x4
 _MS_NOEXEC = 0x8
 
 
-def mount(path: Path, size: int) -> None:
-    """Mount the container's shm tmpfs (mode 1777, `size` bytes) unless already mounted."""
+def mount(path: Path, size: int, owner: tuple[int, int] = (0, 0)) -> None:
+    """Mount the container's shm tmpfs (mode 1777, `size` bytes) unless already mounted; its
+    root is `owner`'s (the remapped root under --userns-remap, as dockerd's)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if os.path.ismount(path):
         return
@@ -33,3 +34,5 @@ def mount(path: Path, size: int) -> None:
     if libc().mount(b"shm", os.fsencode(path), b"tmpfs", flags, data) != 0:
         errno = ctypes.get_errno()
         raise errdefs.System(f"mounting shm tmpfs: {os.strerror(errno).lower()}")
+    if owner != (0, 0):
+        os.chown(path, *owner)

@@ -49,6 +49,7 @@ import orjson
 
 from .. import errdefs
 from ..gopath import go_base, go_clean
+from ..idmap import NO_MAPPING, IdentityMapping
 
 MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS
 BLOCK = 512
@@ -524,8 +525,9 @@ class TarWriter:
     """Writes a tar stream as Go's archive/tar does: headers, data, two zero blocks, no
     padding to a record (so an empty archive is 1024 zero bytes, dockerd's empty layer)."""
 
-    def __init__(self, write: Callable[[bytes], Any]) -> None:
+    def __init__(self, write: Callable[[bytes], Any], ids: IdentityMapping = NO_MAPPING) -> None:
         self._write = write
+        self._ids = ids  # a remapped daemon's diffs and exports carry the container's ids
         self._links: dict[tuple[int, int], str] = {}
         self.closed = False
 
@@ -541,6 +543,8 @@ class TarWriter:
                 data = None
             else:
                 self._links[dedupe] = info.name
+        if not self._ids.empty:
+            info.uid, info.gid = self._ids.to_container(info.uid, info.gid)
         self._write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
         if info.type in (tarfile.REGTYPE, tarfile.AREGTYPE) and info.size:
             remaining = info.size
@@ -727,7 +731,8 @@ class ExtractOptions:
     """PUT /containers/{id}/archive options: dockerd's TarOptions for a copy."""
 
     no_overwrite_dir_non_dir: bool = False
-    chown: tuple[int, int] | None = None  # copyUIDGID: everything to the container's user
+    chown: tuple[int, int] | None = None  # copyUIDGID: everything to this (host) uid:gid
+    ids: IdentityMapping = NO_MAPPING  # --userns-remap: the tar's owners moved into the range
 
 
 @dataclass(slots=True)
@@ -869,7 +874,7 @@ class _Extraction:
         An empty `base` means the directory `dir_fd` itself (a mount's top)."""
         if member.islnk():
             return
-        uid, gid = self.options.chown or (member.uid, member.gid)
+        uid, gid = self.options.chown or self.options.ids.to_host(member.uid, member.gid)
         if member.issym():
             os.chown(base, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
             mtime = int(member.mtime * 1_000_000_000)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from .. import errdefs
+from ..idmap import IdentityMapping
 from ..images import ImageStore, repo_tag_reference
 from ..images._stream import with_stream
 from ..images.types import Image
@@ -236,10 +237,11 @@ class ContainerFiles:
                 raise errdefs.InvalidParameter("container rootfs is marked read-only")
             chown = None
             user = c.config.get("User") or ""
+            ids = self._images.ids  # --userns-remap: the tar's ids are the container's
             if copy_uid_gid and user:
                 found = await asyncio.to_thread(resolve_user, user, scope.read_file)
-                chown = (found.uid, found.gid)
-            options = archive.ExtractOptions(no_overwrite_dir_non_dir, chown)
+                chown = ids.to_host(found.uid, found.gid)
+            options = archive.ExtractOptions(no_overwrite_dir_non_dir, chown, ids)
 
             def work(source: BinaryIO) -> None:
                 _in_container(
@@ -270,7 +272,7 @@ class ContainerFiles:
             node = await asyncio.to_thread(scope.resolve, "/", True)
 
             def work(write: Callable[[bytes], None], cancelled: Callable[[], bool]) -> None:
-                tar = archive.TarWriter(write)
+                tar = archive.TarWriter(write, self._images.ids)
                 archive.write_tree(scope, node, "", tar, cancelled)
                 tar.close()
 
@@ -300,7 +302,7 @@ class ContainerFiles:
         parent = self._images.get(c.image_id)
         paused = False
         if opts.pause and c.state.status == "running":
-            await self._containers.pause(c.id)
+            await self._containers.pause(c.id, by_daemon=True)
             paused = True
         try:
             child = ChildImage(
@@ -365,7 +367,7 @@ async def commit_upper(
     pinned = ""
     try:
         await asyncio.to_thread(work_dir.mkdir, parents=True)
-        diff_id = await asyncio.to_thread(_write_layer, upper, lowers, tar_path, tree)
+        diff_id = await asyncio.to_thread(_write_layer, upper, lowers, tar_path, tree, images.ids)
         if diff_id != fsdiff.EMPTY_LAYER_DIFF_ID:
             row = await images.register_layer(tar_path, parent_chain, diff_id)
             pinned = row.chain_id
@@ -377,10 +379,12 @@ async def commit_upper(
         await asyncio.to_thread(shutil.rmtree, work_dir, True)
 
 
-def _write_layer(upper: Path, lowers: list[Path], tar_path: Path, tree: bool) -> str:
+def _write_layer(
+    upper: Path, lowers: list[Path], tar_path: Path, tree: bool, ids: IdentityMapping
+) -> str:
     with open(tar_path, "wb", buffering=archive.CHUNK) as out:
         sink = fsdiff.HashingWriter(out)
-        fsdiff.layer_tar(upper, lowers, sink, tree=tree)
+        fsdiff.layer_tar(upper, lowers, sink, tree=tree, ids=ids)
         out.flush()
         os.fsync(out.fileno())
     return sink.digest

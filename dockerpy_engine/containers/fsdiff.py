@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..idmap import NO_MAPPING, IdentityMapping
 from .archive import TarWriter, go_file_mode, tar_info
 from .fswalk import DIR_READ_FLAGS, UpperEntry, same_fs_time, walk_upper
 from .fswalk import OPAQUE_XATTR as OPAQUE_XATTR  # the overlay marker, for callers
@@ -200,12 +201,18 @@ def changes(
 
 
 def layer_tar(
-    upper: Path, lowers: Sequence[Path], write: Callable[[bytes], Any], *, tree: bool = False
+    upper: Path,
+    lowers: Sequence[Path],
+    write: Callable[[bytes], Any],
+    *,
+    tree: bool = False,
+    ids: IdentityMapping = NO_MAPPING,
 ) -> None:
     """The upper dir as an OCI layer tar (what `docker commit` stores), written to `write`;
-    with `tree`, the changes of a vfs rootfs over its layers."""
+    with `tree`, the changes of a vfs rootfs over its layers; with a remap's `ids`, owners
+    as the container sees them."""
     diff = _Diff(lowers, tree)
-    tar = TarWriter(write)
+    tar = TarWriter(write, ids)
     pending: list[tuple[str, tarfile.TarInfo, list[tarfile.TarInfo]]] = []  # held dir headers
 
     def flush() -> None:

@@ -207,6 +207,8 @@ def validate_host_config(
     host_config: Mapping[str, Any] | None,
     config: Mapping[str, Any] | None,
     env: Environment | None = None,
+    *,
+    userns_remap: bool = False,
 ) -> list[str]:
     """dockerd's create-time checks, in its order, on the request as the client sent it.
 
@@ -215,6 +217,7 @@ def validate_host_config(
     dockerd only makes when the container starts (device paths, device cgroup rules, tmpfs
     options, seccomp profiles, ulimits, sysctls, CPU shares) are made here too, with the same
     message, so that `docker create` already refuses what `docker start` would.
+    `userns_remap`: the daemon remaps (--userns-remap), which some host modes conflict with.
     """
     env = env or probe_environment()
     hc: Mapping[str, Any] = host_config or {}
@@ -223,7 +226,7 @@ def validate_host_config(
     _check_config(cfg)
     _check_common(hc)
     warnings = _check_resources(hc, env)
-    _check_platform(hc)
+    _check_platform(hc, userns_remap)
     _check_start_time(hc, env)
     return warnings
 
@@ -418,9 +421,9 @@ def _check_blkio(hc: Mapping[str, Any], cg: CgroupSupport) -> list[str]:
     return warnings
 
 
-def _check_platform(hc: Mapping[str, Any]) -> None:
+def _check_platform(hc: Mapping[str, Any], userns_remap: bool) -> None:
     """verifyPlatformContainerSettings after the resources: namespace modes, shm, OOM score,
-    tmpfs destinations."""
+    what a remapped daemon's user namespace cannot share, tmpfs destinations."""
     ipc = hc.get("IpcMode") or ""
     if not _valid_ipc_mode(ipc):
         _invalid(f"invalid IPC mode: {ipc}")
@@ -435,6 +438,16 @@ def _check_platform(hc: Mapping[str, Any]) -> None:
     score = _int(hc, "OomScoreAdj")
     if not -1000 <= score <= 1000:
         _invalid(f"Invalid value {score}, range for oom score adj is [-1000, 1000]")
+    if userns_remap and hc.get("UsernsMode") != "host":
+        if hc.get("Privileged"):
+            _invalid(
+                "privileged mode is incompatible with user namespaces.  You must run the "
+                "container in the host namespace when running privileged mode"
+            )
+        if hc.get("NetworkMode") == "host":
+            _invalid("cannot share the host's network namespace when user namespaces are enabled")
+        if hc.get("PidMode") == "host":
+            _invalid("cannot share the host PID namespace when user namespaces are enabled")
     for destination in hc.get("Tmpfs") or {}:
         if _clean(destination) == "/":
             _invalid("invalid specification: destination can't be '/'")
@@ -679,6 +692,7 @@ def spec_options(
     shm_dir: str,
     lookup: Lookup | None,
     env: Environment | None = None,
+    userns_remap: bool = False,
 ) -> dict[str, Any]:
     """The `SpecInput` keyword arguments for a container, as dockerd's createSpec builds them,
     except its id, user, tty and /etc files, which the service knows.
@@ -687,13 +701,15 @@ def spec_options(
     IPC is shareable. `lookup` resolves `--pid/--ipc container:<ref>`; errors joining are
     System errors, as dockerd makes every spec failure at start. With `lookup` None the spec is
     wanted only for its process (an exec after a daemon restart): joins are not resolved.
+    `userns_remap`: the daemon remaps, so the container gets a user namespace unless its
+    UsernsMode is "host".
     """
     env = env or probe_environment()
     hc = host_config
     privileged = bool(hc.get("Privileged"))
     security = parse_security_opts(hc.get("SecurityOpt") or ())
     args, init_mounts = _init(hc, list(process), env)
-    ns_options, ipc_mounts = _namespaces(hc, shm_dir, lookup, env)
+    ns_options, ipc_mounts = _namespaces(hc, shm_dir, lookup, env, userns_remap)
     devices, device_permissions = _devices(hc, env)
     tmpfs = [tmpfs_mount(dest, data) for dest, data in (hc.get("Tmpfs") or {}).items()]
     options: dict[str, Any] = {
@@ -759,11 +775,15 @@ def _init(
 
 
 def _namespaces(
-    hc: Mapping[str, Any], shm_dir: str, lookup: Lookup | None, env: Environment
+    hc: Mapping[str, Any], shm_dir: str, lookup: Lookup | None, env: Environment, remap: bool
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(namespaces and shm_size for the spec, the /dev/shm bind mount if any)."""
+    """(namespaces and shm_size for the spec, the /dev/shm bind mount if any). With a remap,
+    a private user namespace, or the one of the container whose network, IPC or PID
+    namespace it joins (the kernel wants both from the same owner; the last join wins, as in
+    dockerd's WithNamespaces)."""
     host: list[str] = []
     join: dict[str, str] = {}
+    donors: dict[str, int] = {}  # namespace type → the PID of the container it is joined from
     shm_mounts: list[dict[str, Any]] = []
     ipc = hc.get("IpcMode") or ""
     shm_size: int | None = _int(hc, "ShmSize") or DEFAULT_SHM_SIZE
@@ -771,6 +791,7 @@ def _namespaces(
         if lookup is not None:
             donor = _ipc_donor(_container_ref(ipc), lookup)
             join["ipc"] = f"/proc/{donor.pid}/ns/ipc"
+            donors["ipc"] = donor.pid
             if not has_mount_for(hc, "/dev/shm"):
                 shm_mounts.append(_shm_bind(shm_source(donor, lookup)))
     elif ipc == "host":
@@ -784,7 +805,8 @@ def _namespaces(
     pid = hc.get("PidMode") or ""
     if pid.startswith("container:"):
         if lookup is not None:
-            join["pid"] = f"/proc/{_pid_donor(_container_ref(pid), lookup).pid}/ns/pid"
+            donors["pid"] = _pid_donor(_container_ref(pid), lookup).pid
+            join["pid"] = f"/proc/{donors['pid']}/ns/pid"
     elif pid == "host":
         host.append("pid")
     if hc.get("UTSMode") == "host":
@@ -793,9 +815,14 @@ def _namespaces(
     if network == "host":
         host.append("network")
     elif network.startswith("container:") and lookup is not None:
-        join["network"] = f"/proc/{_network_donor(_container_ref(network), lookup).pid}/ns/net"
+        donors["network"] = _network_donor(_container_ref(network), lookup).pid
+        join["network"] = f"/proc/{donors['network']}/ns/net"
     cgroup = hc.get("CgroupnsMode") == "private" and env.cgroups.cgroup_namespaces
-    spec_ns = namespaces(host=host, join=join, cgroup=cgroup)
+    user = remap and hc.get("UsernsMode") != "host"
+    joined = next((donors[k] for k in ("pid", "ipc", "network") if k in donors), 0)
+    if user and joined:
+        join["user"] = f"/proc/{joined}/ns/user"
+    spec_ns = namespaces(host=host, join=join, cgroup=cgroup, user=user)
     return {"namespaces": spec_ns, "shm_size": shm_size}, shm_mounts
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import errdefs
+from .. import errdefs, userns
 from ..asyncutil import uninterruptible
 from ..events import EventBus
 from ..filters import labels_match, until_filter
@@ -132,6 +132,7 @@ class ContainerService:
         self._images = images
         self._data_root = data_root
         self._driver = images.graph_driver  # what new containers get; start refuses others
+        self._ids = images.ids  # --userns-remap: what the containers' root is on the host
         self._root = data_root / "containers"
         self._fifo_root = exec_root / "containers"
         self._live_restore = live_restore
@@ -245,7 +246,9 @@ class ContainerService:
     @uninterruptible
     async def create(self, opts: CreateOptions) -> tuple[str, list[str]]:
         """Validate, merge with the image, persist: the container exists once its row commits."""
-        warnings = hostconfig.validate_host_config(opts.host_config, opts.config)
+        warnings = hostconfig.validate_host_config(
+            opts.host_config, opts.config, userns_remap=not self._ids.empty
+        )
         if opts.name:
             name = names.validate(opts.name)
             self._check_name_free(name)
@@ -315,6 +318,7 @@ class ContainerService:
         created and what create had set up for it goes."""
         try:
             await asyncio.to_thread(vfs.make_tree, tree, self._lower_dirs(c))
+            await asyncio.to_thread(userns.give_to_root, self._ids, tree)
         except BaseException as exc:
             await asyncio.to_thread(_remove_dirs, self._root / c.id)
             await self._images.release_holds(c.id)
@@ -353,9 +357,15 @@ class ContainerService:
             c.config["Hostname"] = donor.config["Hostname"]
 
     def _make_dirs(self, c: Container) -> None:
+        """The container's directory: upper/ and work/ and its /etc files. With a remap, the
+        remapped root traverses it and owns what it writes to (dockerd's create and
+        setupMounts)."""
         directory = self._root / c.id
         for sub in ("upper", "work"):
             (directory / sub).mkdir(parents=True, exist_ok=True)
+        if not self._ids.empty:
+            userns.traversable(directory, self._ids)
+            userns.give_to_root(self._ids, directory / "upper", directory / "work")
         if not c.hosts_path.startswith(str(directory)):
             return  # the network files are another container's
         hostname = c.config["Hostname"]
@@ -375,6 +385,7 @@ class ContainerService:
         else:
             resolv = hostconfig.resolv_conf(host_resolv, *dns)
         Path(c.resolv_conf_path).write_text(resolv)
+        userns.give_to_root(self._ids, c.hostname_path, c.hosts_path, c.resolv_conf_path)
 
     # ------------------------------------------------------------------ start
 
@@ -424,7 +435,7 @@ class ContainerService:
             raise
         if hostconfig.needs_shm_mount(c.host_config):  # --ipc shareable: joinable /dev/shm
             shm_size = hostconfig.shm_size(c.host_config)
-            await asyncio.to_thread(_shm.mount, directory / "shm", shm_size)
+            await asyncio.to_thread(_shm.mount, directory / "shm", shm_size, self._ids.root_pair())
         rootfs = await self._rootfs_mounts(c, tree)
         await run_io.open()
         try:
@@ -529,6 +540,7 @@ class ContainerService:
             [c.path, *c.args],
             shm_dir=str(self._root / c.id / "shm"),
             lookup=None if c.id in self._live else self._donor,
+            userns_remap=not self._ids.empty,
         )
         options["extra_mounts"] = [*options["extra_mounts"], *(volume_mounts or ())]
         options["env"] = [*(link_env or ()), *options["env"]]
@@ -544,6 +556,7 @@ class ContainerService:
                     "/etc/hostname": c.hostname_path,
                     "/etc/hosts": c.hosts_path,
                 },
+                id_mappings=self._ids,
                 **options,
             )
         )

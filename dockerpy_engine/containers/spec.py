@@ -22,13 +22,14 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .. import errdefs
+from ..idmap import NO_MAPPING, IdentityMapping
 from .seccomp import host_arch, host_kernel, seccomp_for
 
 OCI_VERSION = "1.0.2-dev"  # runtime-spec of runc 1.1 and dockerd 20.10
@@ -137,9 +138,11 @@ def namespaces(
     host: Iterable[str] = (),
     join: Mapping[str, str] | None = None,
     cgroup: bool = False,
+    user: bool = False,
 ) -> tuple[Namespace, ...]:
     """dockerd's namespace list, adjusted: `host` types are shared with the host (left out),
-    `join` maps a type to the namespace path to enter, `cgroup` adds a private cgroup ns."""
+    `join` maps a type to the namespace path to enter, `cgroup` adds a private cgroup ns and
+    `user` a private user ns (a remapped daemon's; `join` may name another's instead)."""
     wanted = set(host) | set(join or {})
     unknown = wanted - NAMESPACE_TYPES
     if unknown:
@@ -147,6 +150,8 @@ def namespaces(
     result = [ns for ns in DEFAULT_NAMESPACES if ns.type not in set(host)]
     if cgroup:
         result.append(Namespace("cgroup"))
+    if user:
+        result.append(Namespace("user"))
     for ns_type, path in (join or {}).items():
         entry = Namespace(ns_type, path)
         index = next((i for i, ns in enumerate(result) if ns.type == ns_type), None)
@@ -225,6 +230,10 @@ class SpecInput:
     readonly_paths: Sequence[str] | None = None
     devices: Sequence[Mapping[str, Any]] = ()  # --device nodes, OCI linux.devices entries
     device_cgroup_rules: Sequence[Mapping[str, Any]] = ()  # their cgroup allow rules
+    # The daemon's --userns-remap maps: a user namespace in `namespaces` gets them, and, as
+    # dockerd's on a remapped daemon (whatever the container's own mode), the cgroup mount is
+    # left writable and bind mounts keep the flags locked on their source's mount.
+    id_mappings: IdentityMapping = NO_MAPPING
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +245,8 @@ class HostInfo:
     kernel: tuple[int, int]  # (version, major), for its minKernel filters
     sysctls: frozenset[str] = frozenset()  # which DEFAULT_NETWORK_SYSCTLS exist here
     devices: tuple[Mapping[str, Any], ...] | None = None  # host /dev; None: scan when needed
+    # the flags of the mount a path is on that a user namespace cannot clear (remapped binds)
+    locked_flags: Callable[[str], tuple[str, ...]] = field(default=lambda p: locked_flags(p))
 
 
 # ------------------------------------------------------------------------------------- host
@@ -315,6 +326,29 @@ def host_devices(root: str = "/dev") -> list[dict[str, Any]]:
     return found
 
 
+# statfs flags a mount made in a user namespace cannot drop (fs/namespace.c's locked flags),
+# as dockerd's getUnprivilegedMountFlags names them.
+_LOCKED_FLAGS: tuple[tuple[int, str], ...] = (
+    (os.ST_RDONLY, "ro"),
+    (os.ST_NODEV, "nodev"),
+    (os.ST_NOEXEC, "noexec"),
+    (os.ST_NOSUID, "nosuid"),
+    (os.ST_NOATIME, "noatime"),
+    (os.ST_RELATIME, "relatime"),
+    (os.ST_NODIRATIME, "nodiratime"),
+)
+
+
+def locked_flags(path: str) -> tuple[str, ...]:
+    """The options a bind of `path` must repeat when runc makes it inside a user namespace:
+    its mount's flags there are locked, and a bind that leaves one out fails with EPERM."""
+    try:
+        flags = os.statvfs(path).f_flag
+    except OSError:
+        return ()  # runc reports the missing source
+    return tuple(name for bit, name in _LOCKED_FLAGS if flags & bit)
+
+
 # ------------------------------------------------------------------------------ capabilities
 
 
@@ -367,7 +401,7 @@ def build_spec(inp: SpecInput, host: HostInfo | None = None) -> dict[str, Any]:
         spec["hostname"] = inp.hostname
         if inp.domainname:
             spec["domainname"] = inp.domainname
-    spec["mounts"] = _mounts(inp)
+    spec["mounts"] = _mounts(inp, host)
     spec["linux"] = _linux(inp, host, caps)
     return spec
 
@@ -490,9 +524,10 @@ def _depth(mount: Mapping[str, Any]) -> int:
     return posixpath.normpath(mount["destination"]).count("/")
 
 
-def _mounts(inp: SpecInput) -> list[dict[str, Any]]:
+def _mounts(inp: SpecInput, host: HostInfo) -> list[dict[str, Any]]:
     """dockerd's WithMounts: defaults (minus those the container's own mounts replace, and all
     of /dev/* when it mounts /dev), then its own mounts, parents before children."""
+    remapped = not inp.id_mappings.empty
     user = [dict(m) for m in inp.extra_mounts]
     user_destinations = {posixpath.normpath(m["destination"]) for m in user}
     own = _etc_mounts(inp, user_destinations) + user
@@ -509,9 +544,15 @@ def _mounts(inp: SpecInput) -> list[dict[str, Any]]:
             continue
         if inp.read_only and dest not in _RW_WITH_READONLY_ROOT and "ro" not in m["options"]:
             m["options"].append("ro")
-        if inp.privileged and (dest == "/sys" or m["type"] == "cgroup"):
+        if (inp.privileged and dest == "/sys") or (
+            (inp.privileged or remapped) and m["type"] == "cgroup"
+        ):
             m["options"] = [o for o in m["options"] if o != "ro"]
         mounts.append(m)
+    if remapped:
+        for m in own:
+            if m["type"] == "bind":
+                m["options"] = [*m["options"], *host.locked_flags(m["source"])]
     return mounts + own
 
 
@@ -523,6 +564,7 @@ def _linux(inp: SpecInput, host: HostInfo, caps: list[str]) -> dict[str, Any]:
     resources: dict[str, Any] = {"devices": device_rules, **linux_resources(inp.resources)}
     linux: dict[str, Any] = {
         "namespaces": [ns.to_oci() for ns in inp.namespaces],
+        **_user_mappings(inp),
         "devices": devices,
         "resources": resources,
         "cgroupsPath": posixpath.join(inp.cgroup_parent, inp.id),
@@ -541,6 +583,14 @@ def _linux(inp: SpecInput, host: HostInfo, caps: list[str]) -> dict[str, Any]:
     if seccomp is not None:
         linux["seccomp"] = seccomp
     return linux
+
+
+def _user_mappings(inp: SpecInput) -> dict[str, Any]:
+    """linux.uidMappings/gidMappings for a user namespace, made or joined (runc wants them
+    either way, as dockerd gives them)."""
+    if inp.id_mappings.empty or not any(ns.type == "user" for ns in inp.namespaces):
+        return {}
+    return inp.id_mappings.to_oci()
 
 
 def _protected_paths(inp: SpecInput) -> tuple[list[str], list[str]]:
@@ -625,8 +675,14 @@ def linux_resources(r: Resources) -> dict[str, Any]:
 
 
 def _sysctls(inp: SpecInput, host: HostInfo) -> dict[str, str]:
-    """Defaults for a new network namespace (never for a joined or the host's), then the user's."""
+    """Defaults for a new network namespace (never for a joined or the host's), then the user's.
+    No ping_group_range in a user namespace: dockerd leaves it out, its range is not mapped."""
     own_net = any(ns.type == "network" and not ns.path for ns in inp.namespaces)
-    sysctls = {k: v for k, v in DEFAULT_NETWORK_SYSCTLS.items() if own_net and k in host.sysctls}
+    userns = any(ns.type == "user" for ns in inp.namespaces)
+    sysctls = {
+        k: v
+        for k, v in DEFAULT_NETWORK_SYSCTLS.items()
+        if own_net and k in host.sysctls and not (userns and k == "net.ipv4.ping_group_range")
+    }
     sysctls.update(inp.sysctls)
     return sysctls

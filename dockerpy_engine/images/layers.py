@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from ..errdefs import InvalidParameter
+from ..idmap import NO_MAPPING, IdentityMapping
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class ExtractOptions:
     same_owner: bool = True  # lchown to the tar's uid/gid
     special_files: bool = True  # create device nodes and fifos
     xattrs: bool = True
+    ids: IdentityMapping = NO_MAPPING  # --userns-remap: owners moved into the remapped range
 
 
 LAYER = ExtractOptions()
@@ -384,7 +386,7 @@ class _Extractor:
         path = self.scope.path(target)
         os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
         if self.options.same_owner:
-            os.chown(path, member.uid, member.gid, follow_symlinks=False)
+            os.chown(path, *self.options.ids.to_host(member.uid, member.gid), follow_symlinks=False)
 
     def _create(self, tar: tarfile.TarFile, member: tarfile.TarInfo, target: str) -> None:
         path = self.scope.path(target)
@@ -459,7 +461,7 @@ class _Extractor:
         if member.islnk():
             return  # a hard link shares the target's inode and metadata
         if self.options.same_owner:
-            os.chown(path, member.uid, member.gid, follow_symlinks=False)
+            os.chown(path, *self.options.ids.to_host(member.uid, member.gid), follow_symlinks=False)
         if not member.issym():
             os.chmod(path, member.mode & 0o7777)
         if self.options.xattrs:

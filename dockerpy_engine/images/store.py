@@ -25,6 +25,7 @@ import asyncio
 import base64
 import calendar
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -42,8 +43,10 @@ from typing import Any
 
 from ..errdefs import Conflict, InvalidParameter, NoSuchImage, System
 from ..filters import parse_until
+from ..idmap import NO_MAPPING, IdentityMapping
 from ..store.db import Database
 from ..store.images import ImageRow, ImageRows, LayerRow, RefRow
+from ..userns import give_to_root
 from . import layers as layerfs
 from ._archive import host_os_arch, read_archive
 from ._rootfs import MergedView
@@ -125,8 +128,12 @@ class ImageStore:
         root: Path,
         on_event: EventSink | None = None,
         graph_driver: str = "overlay2",
+        ids: IdentityMapping = NO_MAPPING,
     ) -> None:
         self.root = Path(root)
+        # --userns-remap's maps (idmap.py): layers are unpacked with their owners moved into
+        # the remapped range, as dockerd's layer store does with its IDMapping
+        self.ids = ids
         # the daemon's storage driver (graphdriver.py), as dockerd's layer store owns it: what
         # containers and the builder put on these layers, and what inspect names
         self.graph_driver = graph_driver
@@ -490,12 +497,18 @@ class ImageStore:
         work = self._work_dir("layer")
         diff = work / "diff"
         diff.mkdir()
+        give_to_root(self.ids, diff)  # the layer's own root, as overlay2's diff dirs
+        options = dataclasses.replace(layerfs.LAYER, ids=self.ids)
         try:
             keep = work / "layer.tar"
             if isinstance(source, Path):
-                stats = await asyncio.to_thread(layerfs.extract_file, source, diff, keep_tar=keep)
+                stats = await asyncio.to_thread(
+                    layerfs.extract_file, source, diff, keep_tar=keep, options=options
+                )
             else:
-                stats = await with_stream(source, lambda f: layerfs.extract(f, diff, keep_tar=keep))
+                stats = await with_stream(
+                    source, lambda f: layerfs.extract(f, diff, keep_tar=keep, options=options)
+                )
             if expected_diff_id is not None and stats.diff_id != expected_diff_id:
                 raise InvalidParameter(
                     f'invalid diffID: expected "{expected_diff_id}", got "{stats.diff_id}"'

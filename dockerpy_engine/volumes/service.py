@@ -64,9 +64,14 @@ def _now() -> str:
 class VolumeService:
     """Owns the volumes and their mounts; the only way into the volume domain."""
 
-    def __init__(self, db: Database, data_root: Path, events: EventBus) -> None:
+    def __init__(
+        self, db: Database, data_root: Path, events: EventBus, owner: tuple[int, int] = (0, 0)
+    ) -> None:
         self._rows = VolumeRows(db)
         self._root = data_root / "volumes"
+        # who owns what the daemon makes for containers: new volumes' data and missing bind
+        # sources (the remapped root under --userns-remap, as dockerd's rootIdentity)
+        self._owner = owner
         self._events = events
         self._volumes: dict[str, Volume] = {}
         self._active: dict[str, set[str]] = {}  # volume → the containers that mounted it
@@ -123,7 +128,7 @@ class VolumeService:
         try:  # the driver's errors, as dockerd's volume store wraps them (OpErr)
             _validate_name(name)
             _validate_opts(opts.driver_opts)
-            await asyncio.to_thread(_make_dirs, directory)
+            await asyncio.to_thread(_make_dirs, directory, self._owner)
         except errdefs.InvalidParameter as exc:
             raise errdefs.InvalidParameter(f"create {name}: {exc.message}") from None
         except OSError as exc:
@@ -296,7 +301,7 @@ class VolumeService:
             for record in records:
                 p = MountPoint.from_record(record)
                 if p.type == "bind":
-                    await asyncio.to_thread(_bind_source, p)
+                    await asyncio.to_thread(_bind_source, p, self._owner)
                     oci.append(oci_mount(p, p.source, self._recursive_ro))
                 elif p.type == "volume":
                     path = await self._mount(p.name, container_id)
@@ -361,7 +366,7 @@ class VolumeService:
             for record in records:
                 p = MountPoint.from_record(record)
                 if p.type == "bind":
-                    await asyncio.to_thread(_bind_source, p)
+                    await asyncio.to_thread(_bind_source, p, self._owner)
                 elif p.type == "volume":
                     path = await self._mount(p.name, holder)
                     held.append(record)
@@ -489,9 +494,11 @@ def _label_matches(labels: Mapping[str, str] | None, expr: str) -> bool:
     return key in labels and (not sep or labels[key] == value)
 
 
-def _make_dirs(directory: Path) -> None:
+def _make_dirs(directory: Path, owner: tuple[int, int]) -> None:
     directory.mkdir(mode=0o701, exist_ok=True)
     (directory / "_data").mkdir(mode=0o755, exist_ok=True)
+    if owner != (0, 0):
+        os.chown(directory / "_data", *owner)
 
 
 def _rename_if_exists(source: Path, target: Path) -> None:
@@ -499,17 +506,23 @@ def _rename_if_exists(source: Path, target: Path) -> None:
         source.rename(target)
 
 
-def _bind_source(p: MountPoint) -> None:
-    """`-v /host:/ctr` creates a missing host directory (0755), as dockerd; `--mount` only
-    with CreateMountpoint, else it is refused (the source vanished since create)."""
+def _bind_source(p: MountPoint, owner: tuple[int, int]) -> None:
+    """`-v /host:/ctr` creates a missing host directory (0755, the directories it makes
+    given to `owner`), as dockerd; `--mount` only with CreateMountpoint, else it is refused
+    (the source vanished since create)."""
     if os.path.lexists(p.source):
         return
     if not p.create_source:
         raise errdefs.InvalidParameter(
             f'invalid mount config for type "bind": bind source path does not exist: {p.source}'
         )
+    made = [Path(p.source)]
+    made += [d for d in made[0].parents if not d.exists()]
     try:
         os.makedirs(p.source, mode=0o755, exist_ok=True)
+        if owner != (0, 0):
+            for directory in made:
+                os.chown(directory, *owner)
     except OSError as exc:
         raise errdefs.System(
             f"error while creating mount source path '{p.source}': {exc.strerror}"

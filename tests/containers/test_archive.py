@@ -29,6 +29,7 @@ from dockerpy_engine.containers.archive import (
     path_stat,
     write_tree,
 )
+from dockerpy_engine.idmap import IdentityMapping, IDMap, UnmappableID
 
 EMPTY_TAR_SHA = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 
@@ -310,6 +311,31 @@ def test_extract_files_dirs_and_owners(scope: ScopedRoot, root: Path) -> None:
 def test_extract_with_copy_uid_gid(scope: ScopedRoot, root: Path) -> None:
     _extract(scope, "/data", _tar(("f", "file", "x")), chown=(65534, 65534))
     assert (root / "data" / "f").stat().st_uid == 65534
+
+
+REMAP = IdentityMapping(uids=(IDMap(0, 100000, 65536),), gids=(IDMap(0, 200000, 65536),))
+
+
+def test_extract_into_a_remapped_container_moves_owners(scope: ScopedRoot, root: Path) -> None:
+    _extract(scope, "/data", _tar(("f", "file", "x")), ids=REMAP)
+    st = (root / "data" / "f").stat()
+    assert (st.st_uid, st.st_gid) == (104321, 204321)
+    _extract(scope, "/data", _tar(("g", "file", "x")), chown=(101000, 201000), ids=REMAP)
+    assert (root / "data" / "g").stat().st_uid == 101000  # copyUIDGID: already the host's
+
+
+def test_a_remapped_tar_writer_writes_container_ids() -> None:
+    out = io.BytesIO()
+    tar = TarWriter(out.write, REMAP)
+    info = tarfile.TarInfo("f")
+    info.uid, info.gid = 101000, 200000
+    tar.add(info)
+    tar.close()
+    (member,) = _members(out.getvalue())
+    assert (member.uid, member.gid) == (1000, 0)
+    info = tarfile.TarInfo("root-owned")
+    with pytest.raises(UnmappableID):
+        TarWriter(io.BytesIO().write, REMAP).add(info)  # host uid 0 has no container id
 
 
 def test_extract_through_a_symlink_to_root_stays_inside(scope: ScopedRoot, root: Path) -> None:

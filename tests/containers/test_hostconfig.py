@@ -1006,3 +1006,74 @@ def test_find_init_prefers_the_static_tini() -> None:
     found = hostconfig.find_init()
     if os.access("/usr/bin/tini-static", os.X_OK):
         assert found == "/usr/bin/tini-static"
+
+
+# --- a remapped daemon (--userns-remap) -----------------------------------------------------
+
+
+def remap_invalid(message: str, **hc: Any) -> None:
+    with pytest.raises(errdefs.InvalidParameter) as caught:
+        validate_host_config(hc, {}, ENV, userns_remap=True)
+    assert caught.value.message == message
+
+
+def test_a_remapped_daemon_refuses_host_modes_its_user_namespace_cannot_share() -> None:
+    remap_invalid(
+        "privileged mode is incompatible with user namespaces.  You must run the container in "
+        "the host namespace when running privileged mode",
+        Privileged=True,
+    )
+    remap_invalid(
+        "cannot share the host's network namespace when user namespaces are enabled",
+        NetworkMode="host",
+    )
+    remap_invalid(
+        "cannot share the host PID namespace when user namespaces are enabled", PidMode="host"
+    )
+    for hc in ({"Privileged": True}, {"NetworkMode": "host"}, {"PidMode": "host"}):
+        assert validate_host_config({**hc, "UsernsMode": "host"}, {}, ENV, userns_remap=True) == []
+        assert validate_host_config(hc, {}, ENV) == []  # no remap, nothing to refuse
+
+
+def remap_options(lookup=None, **hc: Any) -> dict[str, Any]:
+    return spec_options(
+        {"Hostname": "c0ffee"},
+        hc,
+        ["true"],
+        shm_dir="/shm",
+        lookup=lookup,
+        env=ENV,
+        userns_remap=True,
+    )
+
+
+def user_ns(opts: dict[str, Any]) -> list[Namespace]:
+    return [ns for ns in opts["namespaces"] if ns.type == "user"]
+
+
+def test_a_remapped_container_gets_a_user_namespace_unless_userns_host() -> None:
+    assert user_ns(remap_options()) == [Namespace("user")]
+    assert user_ns(remap_options(UsernsMode="host")) == []
+    assert user_ns(options()) == []  # no remap
+
+
+def test_joining_a_containers_namespaces_joins_its_user_namespace() -> None:
+    net = Donor("a" * 64, "running", 11, {}, "/a/shm")
+    ipc = Donor("b" * 64, "running", 22, {"IpcMode": "shareable"}, "/b/shm")
+    pid = Donor("c" * 64, "running", 33, {}, "/c/shm")
+    lookup = lookup_of(net, ipc, pid)
+    opts = remap_options(lookup, NetworkMode="container:" + "a" * 64)
+    assert user_ns(opts) == [Namespace("user", "/proc/11/ns/user")]
+    opts = remap_options(
+        lookup, NetworkMode="container:" + "a" * 64, IpcMode="container:" + "b" * 64
+    )
+    assert user_ns(opts) == [Namespace("user", "/proc/22/ns/user")]
+    opts = remap_options(
+        lookup,
+        NetworkMode="container:" + "a" * 64,
+        IpcMode="container:" + "b" * 64,
+        PidMode="container:" + "c" * 64,
+    )
+    assert user_ns(opts) == [Namespace("user", "/proc/33/ns/user")]  # the last join wins
+    opts = remap_options(lookup, PidMode="container:" + "c" * 64, UsernsMode="host")
+    assert user_ns(opts) == []

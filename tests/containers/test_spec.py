@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -30,6 +31,7 @@ from dockerpy_engine.containers.spec import (
     normalize_capabilities,
     probe_host,
 )
+from dockerpy_engine.idmap import IdentityMapping, IDMap
 
 # This machine's CapBnd: everything up to CAP_CHECKPOINT_RESTORE except CAP_SYS_RESOURCE.
 HOST_MASK = 0x000001FFFEFFFFFF
@@ -584,3 +586,84 @@ def test_host_devices_lists_device_nodes_like_runc() -> None:
 def test_host_devices_of_a_missing_directory_is_a_system_error(tmp_path) -> None:
     with pytest.raises(errdefs.System):
         host_devices(str(tmp_path / "nope"))
+
+
+# --- a remapped daemon (--userns-remap) -----------------------------------------------------
+
+REMAP = IdentityMapping(
+    uids=(IDMap(0, 100000, 1000), IDMap(1000, 300000, 65536)), gids=(IDMap(0, 100000, 65536),)
+)
+LOCKED_HOST = dataclasses.replace(
+    HOST, locked_flags=lambda source: ("nosuid", "nodev") if source.startswith("/tmp") else ()
+)
+
+
+def remapped(**changes) -> dict:
+    changes.setdefault("namespaces", namespaces(user=True))
+    inp = SpecInput(id="c0ffee", args=["true"], id_mappings=REMAP, **changes)
+    return build_spec(inp, LOCKED_HOST)
+
+
+def test_a_private_user_namespace_gets_the_daemons_maps() -> None:
+    linux = remapped()["linux"]
+    assert {"type": "user"} in linux["namespaces"]
+    assert linux["uidMappings"] == [
+        {"containerID": 0, "hostID": 100000, "size": 1000},
+        {"containerID": 1000, "hostID": 300000, "size": 65536},
+    ]
+    assert linux["gidMappings"] == [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+def test_a_joined_user_namespace_gets_the_maps_too() -> None:
+    joined = namespaces(user=True, join={"user": "/proc/7/ns/user", "pid": "/proc/7/ns/pid"})
+    linux = remapped(namespaces=joined)["linux"]
+    assert {"type": "user", "path": "/proc/7/ns/user"} in linux["namespaces"]
+    assert [ns["type"] for ns in linux["namespaces"]].count("user") == 1
+    assert linux["uidMappings"][0]["hostID"] == 100000
+
+
+def test_userns_host_has_no_namespace_nor_maps_but_keeps_the_daemons_mounts() -> None:
+    spec = remapped(namespaces=DEFAULT_NAMESPACES, etc_files={"/etc/hosts": "/tmp/c/hosts"})
+    linux = spec["linux"]
+    assert "user" not in [ns["type"] for ns in linux["namespaces"]]
+    assert "uidMappings" not in linux and "gidMappings" not in linux
+    assert "ro" not in mount(spec, "/sys/fs/cgroup")["options"]  # dockerd: any remap
+    assert mount(spec, "/etc/hosts")["options"] == ["rbind", "rprivate", "nosuid", "nodev"]
+
+
+def test_remapped_binds_repeat_the_locked_flags_of_their_source() -> None:
+    extra = [
+        {"destination": "/data", "type": "bind", "source": "/tmp/vol", "options": ["rbind"]},
+        {"destination": "/opt", "type": "bind", "source": "/srv/opt", "options": ["rbind", "ro"]},
+        {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]},
+    ]
+    spec = remapped(extra_mounts=extra)
+    assert mount(spec, "/data")["options"] == ["rbind", "nosuid", "nodev"]
+    assert mount(spec, "/opt")["options"] == ["rbind", "ro"]
+    assert mount(spec, "/scratch")["options"] == ["nosuid"]
+    assert mount(spec, "/sys")["options"] == ["nosuid", "noexec", "nodev", "ro"]
+    assert "ro" not in mount(spec, "/sys/fs/cgroup")["options"]
+    assert extra[0]["options"] == ["rbind"]  # the caller's mounts are left as they were
+
+
+def test_no_ping_group_range_in_a_user_namespace() -> None:
+    assert remapped()["linux"]["sysctl"] == {"net.ipv4.ip_unprivileged_port_start": "0"}
+
+
+def test_without_a_remap_nothing_changes() -> None:
+    spec = build(extra_mounts=[{"destination": "/d", "type": "bind", "source": "/tmp/x",
+                                "options": ["rbind"]}])  # fmt: skip
+    assert mount(spec, "/d")["options"] == ["rbind"]
+    assert "uidMappings" not in spec["linux"]
+    assert "ro" in mount(spec, "/sys/fs/cgroup")["options"]
+
+
+def test_locked_flags_are_the_statfs_flags_of_the_sources_mount(tmp_path, monkeypatch) -> None:
+    assert spec_module.locked_flags(str(tmp_path / "missing")) == ()
+    flags = os.ST_RDONLY | os.ST_NOSUID | os.ST_NODEV | os.ST_RELATIME | os.ST_SYNCHRONOUS
+
+    class Statvfs:
+        f_flag = flags
+
+    monkeypatch.setattr(spec_module.os, "statvfs", lambda path: Statvfs())
+    assert spec_module.locked_flags("/anywhere") == ("ro", "nodev", "nosuid", "relatime")

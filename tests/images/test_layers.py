@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from dockerpy_engine.idmap import IdentityMapping, IDMap, UnmappableID
 from dockerpy_engine.images.layers import (
     ARCHIVE,
+    LAYER,
     LayerError,
     clean_member_name,
     copy_file,
@@ -290,6 +293,39 @@ def test_whiteouts_become_overlay_char_devices(dest: Path) -> None:
     assert os.getxattr(dest / "var/cache", "trusted.overlay.opaque") == b"y"
     assert not (dest / "var/cache/.wh..wh..opq").exists()
     assert not (dest / ".wh..wh.plnk").exists()
+
+
+REMAP = IdentityMapping(uids=(IDMap(0, 100000, 65536),), gids=(IDMap(0, 200000, 65536),))
+
+
+def test_a_remapped_layer_is_owned_in_the_range(dest: Path) -> None:
+    """--userns-remap: the tar's owners move into the range, whiteouts' too; the kept tar and
+    the DiffID stay the tar's own."""
+    data = make_tar(
+        node("bin", tarfile.DIRTYPE, uid=0, gid=0),
+        reg("bin/owned", b"abc", mode=0o4750, uid=1000, gid=1001),
+        node("bin/sh", tarfile.SYMTYPE, linkname="owned", uid=5, gid=6),
+        reg("etc/.wh.motd", b"", uid=3, gid=4),
+    )
+    stats = run(data, dest, options=dataclasses.replace(LAYER, ids=REMAP))
+    assert _owner(dest / "bin") == (100000, 200000)
+    owned = (dest / "bin/owned").stat()
+    assert _owner(dest / "bin/owned") == (101000, 201001)
+    assert stat.S_IMODE(owned.st_mode) == 0o4750  # set after the chown, which clears setuid
+    assert _owner(dest / "bin/sh") == (100005, 200006)
+    assert _owner(dest / "etc/motd") == (100003, 200004)
+    assert stats.diff_id == "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_a_remapped_layer_refuses_ids_outside_the_range(dest: Path) -> None:
+    with pytest.raises(UnmappableID) as caught:
+        run(make_tar(reg("big", uid=70000)), dest, options=dataclasses.replace(LAYER, ids=REMAP))
+    assert caught.value.message == "Container ID 70000 cannot be mapped to a host ID"
+
+
+def _owner(path: Path) -> tuple[int, int]:
+    st = os.lstat(path)
+    return st.st_uid, st.st_gid
 
 
 def test_whiteout_through_symlink_parent_stays_in_scope(dest: Path, outside: Path) -> None:

@@ -213,3 +213,15 @@ def test_subpath_stays_inside_the_volume(tmp_path):
         resolve_subpath(str(vol), "a/../../x")
     with pytest.raises(errdefs.InvalidParameter, match="no such file"):
         resolve_subpath(str(vol), "missing")
+
+
+async def test_a_remapped_daemons_new_volumes_belong_to_its_root(tmp_path):
+    db = Database(tmp_path / "db.sqlite")
+    try:
+        svc = VolumeService(db, tmp_path, EventBus(), owner=(100000, 100001))
+        data = await svc.create(VolumeCreateOptions(name="mapped"))
+        st = os.stat(data["Mountpoint"])
+        assert (st.st_uid, st.st_gid) == (100000, 100001)
+        assert os.stat(tmp_path / "volumes" / "mapped").st_uid == 0  # the driver's own dir
+    finally:
+        db.close()
