@@ -49,6 +49,7 @@ SUBUID = Path("/etc/subuid")
 SUBGID = Path("/etc/subgid")
 TRAVERSABLE_MODE = 0o710  # the daemon's directories the remapped root walks through
 _GO_INT32 = re.compile(r"[+-]?[0-9]+")
+_JSON_KINDS = {bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
 
 
 class RemapError(Exception):
@@ -318,6 +319,11 @@ def remapped_root(data_root: Path, mapping: IdentityMapping) -> Path:
 def setup(config: DaemonConfig) -> IdentityMapping:
     """At start: resolve `config.userns_remap` and move `config.data_root` to the remapped
     root, as dockerd rewrites its RemappedRoot and Root; returns the maps (empty: no remap)."""
+    if not isinstance(config.userns_remap, str):  # daemon.json: dockerd's decode error
+        kind = _JSON_KINDS.get(type(config.userns_remap), "value")
+        raise RemapError(
+            f"json: cannot unmarshal {kind} into Go struct field Config.userns-remap of type string"
+        )
     remap = resolve(config.userns_remap)
     if remap is None:
         return NO_MAPPING

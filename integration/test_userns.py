@@ -221,6 +221,15 @@ def test_files_the_container_makes_belong_to_the_range(remapped: Daemon) -> None
         remapped.cli("volume", "rm", "userns-vol")
 
 
+def test_a_volume_filled_from_the_image_keeps_its_owners(remapped: Daemon) -> None:
+    try:
+        owners = _run(remapped, "-v", "userns-etc:/etc", IMAGE, "stat", "-c", "%u:%g", "/etc",
+                      "/etc/passwd")  # fmt: skip
+        assert owners.split() == ["0:0", "0:0"]
+    finally:
+        remapped.cli("volume", "rm", "userns-etc")
+
+
 def test_etc_files_and_shm_are_roots_inside(remapped: Daemon) -> None:
     script = "stat -c '%u:%g %n' /etc/hosts /etc/hostname /etc/resolv.conf /dev/shm"
     lines = _run(remapped, "--ipc", "shareable", IMAGE, "sh", "-c", script).splitlines()
@@ -268,6 +277,8 @@ def test_joining_a_containers_namespaces_joins_its_user_namespace(remapped: Daem
         ok(remapped.cli("run", "-d", "--name", name, "--ipc", "shareable", IMAGE, "sleep", "60"))
         pid = _inspect(remapped, name)["State"]["Pid"]
         donor_ns = os.readlink(f"/proc/{pid}/ns/user")
+        in_exec = out(ok(remapped.cli("exec", name, "readlink", "/proc/self/ns/user")))
+        assert in_exec.strip() == donor_ns  # an exec enters the container's user namespace
         for flag in ("--network", "--pid", "--ipc"):
             script = "readlink /proc/self/ns/user"
             assert _run(remapped, flag, f"container:{name}", IMAGE, "sh", "-c", script) == (
@@ -460,6 +471,12 @@ def test_the_file_setting_clashes_with_the_flag(base: Path) -> None:
         stderr
     )
     assert "userns-remap: (from flag: default, from file: default)" in stderr
+
+
+def test_a_setting_that_is_not_a_string_is_a_start_error(base: Path) -> None:
+    (base / "daemon.json").write_text(json.dumps({"userns-remap": 1000}))
+    stderr = _failed_start(base)
+    assert "json: cannot unmarshal number into Go struct field Config.userns-remap" in stderr
 
 
 def test_a_closed_directory_above_the_root_is_a_start_error(base: Path, explicit: Daemon) -> None:
