@@ -1055,21 +1055,26 @@ class ContainerService:
         self, c: Container, chunks: AsyncIterator[bytes | None], detach_keys: str
     ) -> bool:
         """Copy an attached client's input to the container's stdin until the client's EOF;
-        True when the client typed the detach keys instead (the container keeps running)."""
-        scanner = DetachScanner(parse_detach_keys(detach_keys or DEFAULT_DETACH_KEYS))
+        True when the client typed the detach keys instead (the container keeps running).
+        As dockerd's attach: the keys are looked for only on a TTY (piped input is data), and
+        StdinOnce closes stdin at the first client's EOF only without one (closing a TTY's
+        stdin makes the shim shut its console: no more input, resize or output)."""
+        tty = bool(c.config.get("Tty"))
+        keys = parse_detach_keys(detach_keys or DEFAULT_DETACH_KEYS)
+        scanner = DetachScanner(keys) if tty else None
         async for chunk in chunks:
             live = await self._wait_started(c)
             if live is None or live.io.stdin is None:
                 return False
             if chunk is None:
                 break
-            data, detached = scanner.feed(chunk)
+            data, detached = scanner.feed(chunk) if scanner is not None else (chunk, False)
             if data:
                 await live.io.stdin.write(data)
             if detached:
                 self._event(c, "detach")
                 return True
-        if c.config.get("StdinOnce"):
+        if c.config.get("StdinOnce") and not tty:
             live = self._live.get(c.id)
             if live is not None and live.io.stdin is not None:
                 live.io.stdin.close()
