@@ -123,15 +123,18 @@ class ExecService:
         self._containers.log_event(container, f"exec_create: {' '.join(opts.cmd)}", execID=exec_id)
         return exec_id
 
-    async def start(self, exec_id: str, detach: bool) -> ExecStreams | None:
+    async def start(
+        self, exec_id: str, detach: bool, console_size: tuple[int, int] | None = None
+    ) -> ExecStreams | None:
         """Start the process; for an attached exec, return its streams (the caller copies them
-        and awaits `finished`). Start errors are raised before anything runs."""
+        and awaits `finished`). Start errors are raised before anything runs. `console_size`
+        (rows, columns): a TTY's first size, as dockerd puts ConsoleSize in the process spec."""
         ex = self.get(exec_id)
         if ex.started:
             raise errdefs.Conflict(f"Error: Exec command {exec_id} has already run")
         ex.started = True
         container, process = await self._containers.exec_process(ex.container.id, ex.opts.user)
-        process = self._process(ex, container, process)
+        process = self._process(ex, container, process, console_size)
         attach = not detach
         if attach:
             paths = create_fifos(
@@ -187,7 +190,13 @@ class ExecService:
         ex.done.set()
         return code
 
-    def _process(self, ex: Exec, container: Container, base: dict[str, Any]) -> dict[str, Any]:
+    def _process(
+        self,
+        ex: Exec,
+        container: Container,
+        base: dict[str, Any],
+        console_size: tuple[int, int] | None,
+    ) -> dict[str, Any]:
         process = dict(base)
         process["args"] = list(ex.opts.cmd)
         process["terminal"] = ex.opts.tty
@@ -200,7 +209,9 @@ class ExecService:
         if ex.opts.privileged:
             caps = list(probe_host().bounding_caps)
             process["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
-        process.pop("consoleSize", None)
+        process.pop("consoleSize", None)  # the container's first size is not the exec's
+        if ex.opts.tty and console_size:
+            process["consoleSize"] = {"height": console_size[0], "width": console_size[1]}
         return process
 
     async def resize(self, exec_id: str, height: int, width: int) -> None:

@@ -78,23 +78,20 @@ async def post_exec_start(request: web.Request) -> web.StreamResponse:
     svc = _svc(request)
     ex = svc.get(request.match_info["id"])
     if body.get("Detach"):
-        await svc.start(ex.id, detach=True)
+        await svc.start(ex.id, detach=True, console_size=size)
         return web.Response(status=200)
     tty = ex.opts.tty
     if ex.started:
         await svc.start(ex.id, detach=False)  # raises the 409 before any upgrade
     conn = await Hijacked.upgrade(request, RAW_STREAM if tty else MULTIPLEXED_STREAM)
     try:
-        streams = await svc.start(ex.id, detach=False)
+        streams = await svc.start(ex.id, detach=False, console_size=size)
     except EngineError as exc:
         message = (exc.message + "\r\n").encode()
         await conn.write(message if tty else stdcopy_frame(1, message))
         conn.close()
         return conn.response
     assert streams is not None
-    if tty and size:
-        with contextlib.suppress(EngineError):
-            await svc.resize(ex.id, *size)
     await _pump(conn, streams, ex, svc)
     return conn.response
 
