@@ -18,11 +18,9 @@ if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
 __all__ = [
-    "DEFAULT_DETACH_KEYS",
     "STDERR",
     "STDOUT",
     "Demuxer",
-    "EscapeProxy",
     "StdcopyError",
     "demux",
     "detach_key_bytes",
@@ -85,54 +83,16 @@ def write_frames(chunks: Iterable[bytes], out: BinaryIO, err: BinaryIO, tty: boo
         target.flush()
 
 
-DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p, ctrl-q
-_CTRL_KEYS = {f"ctrl-{c}": i + 1 for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")} | {
-    "ctrl-@": 0,
-    "ctrl-[": 27,
-    "ctrl-\\": 28,
-    "ctrl-]": 29,
-    "ctrl-^": 30,
-    "ctrl-_": 31,
-}
-
-
 def detach_key_bytes(spec: str) -> bytes:
-    """term.ToBytes: `ctrl-p,ctrl-q` or single characters, comma-separated; an empty or
-    unknown spec gives docker's default (the daemon rejects unknown ones before we get here)."""
-    if not spec:
-        return DEFAULT_DETACH_KEYS
-    out = bytearray()
-    for key in spec.split(","):
-        if len(key) == 1:
-            out += key.encode()
-        elif key.lower() in _CTRL_KEYS:
-            out.append(_CTRL_KEYS[key.lower()])
-        else:
-            return DEFAULT_DETACH_KEYS
-    return bytes(out)
+    """The detach sequence of `--detach-keys`/config.json (ctrl-p,ctrl-q when unset or, as the
+    docker CLI does, when unknown: the daemon has refused unknown ones by then)."""
+    from dockerpy_engine.containers.detach import DEFAULT_DETACH_KEYS, parse_detach_keys
+    from dockerpy_engine.errdefs import InvalidParameter
 
-
-class EscapeProxy:
-    """term.NewEscapeProxy: watches keyboard input for the detach sequence. A read that starts
-    a possible sequence is held back until the next read decides: the whole sequence means
-    detach (and is never sent), anything else sends the held bytes on."""
-
-    def __init__(self, keys: bytes) -> None:
-        self.keys = keys
-        self.pos = 0
-
-    def feed(self, data: bytes) -> tuple[bytes, bool]:
-        """(bytes to send now, whether the sequence is complete)."""
-        held = self.keys[: self.pos]  # from earlier reads
-        for b in data:
-            if b != self.keys[self.pos]:
-                self.pos = 0
-                return held + data, False
-            if self.pos == len(self.keys) - 1:
-                self.pos = 0
-                return b"", True
-            self.pos += 1
-        return b"", False
+    try:
+        return parse_detach_keys(spec or DEFAULT_DETACH_KEYS)
+    except InvalidParameter:
+        return parse_detach_keys(DEFAULT_DETACH_KEYS)
 
 
 def pump_hijacked(
@@ -146,21 +106,24 @@ def pump_hijacked(
     """docker's hijackedIOStreamer: copy the connection to stdout/stderr until the daemon
     closes it; when stdin_fd is given, copy it to the connection in a thread and half-close
     the write side at EOF (so `echo x | docker run -i ... cat` ends). With `detach_keys` (a
-    TTY session's), typing them ends the session at once; returns whether that happened."""
+    TTY session's), typing them ends the session at once and they are not sent (docker's
+    client-side escape proxy); returns whether that happened."""
     import threading
+
+    from dockerpy_engine.containers.detach import DetachScanner
 
     detached = threading.Event()
 
     def send_stdin() -> None:
         assert stdin_fd is not None
-        proxy = EscapeProxy(detach_keys) if detach_keys else None
+        scanner = DetachScanner(detach_keys) if detach_keys else None
         try:
             while True:
                 data = os.read(stdin_fd, 32768)
                 if not data:
                     break
-                if proxy is not None:
-                    data, escape = proxy.feed(data)
+                if scanner is not None:
+                    data, escape = scanner.feed(data)
                     if escape:
                         detached.set()
                         conn.shutdown()  # the output copy below sees the end and returns
