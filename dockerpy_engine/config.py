@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .containers import defaults
+from .containers.spec import DEFAULT_SHM_SIZE
+
 DEFAULT_CONFIG_FILE = Path("/etc/dockerpy/daemon.json")
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 
@@ -64,6 +67,17 @@ class DaemonConfig:
     # user namespaces (userns.py): "default", "user[:group]" or "uid[:gid]"; the daemon stores
     # the resolved "user:group" here, as dockerd's RemappedRoot
     userns_remap: str = ""
+    # what containers get when they do not say (containers/defaults.py), and how long a
+    # shutdown waits for them to stop
+    dns: list[str] = field(default_factory=list)
+    dns_opts: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    default_ulimits: Any = field(default_factory=dict)
+    default_shm_size: Any = DEFAULT_SHM_SIZE
+    shutdown_timeout: int = 15
+    features: dict[str, bool] = field(default_factory=dict)
+    # dockerd's keys the file gave that we accept but do not act on (the daemon logs them)
+    ignored_keys: list[str] = field(default_factory=list)
     # what the command line set, by destination: a SIGHUP reload refuses a file that sets any
     # of them too, as the start did
     flags: dict[str, Any] = field(default_factory=dict)
@@ -111,7 +125,33 @@ _FILE_KEYS = {
     "metrics_addr": "metrics-addr",
     "storage_driver": "storage-driver",
     "userns_remap": "userns-remap",
+    "dns": "dns",
+    "dns_opts": "dns-opts",
+    "dns_search": "dns-search",
+    "default_ulimits": "default-ulimits",
+    "default_shm_size": "default-shm-size",
+    "shutdown_timeout": "shutdown-timeout",
+    "features": "features",
 }
+# dockerd's other daemon.json keys: accepted (a file written for dockerd still starts us) but
+# not acted on; the daemon logs each one it finds. Any key in neither list is dockerd's
+# "don't match any configuration option" error.
+_DOCKERD_ONLY_KEYS = frozenset(
+    {
+        "allow-direct-routing", "allow-nondistributable-artifacts", "api-cors-header",
+        "authorization-plugins", "bip6", "bridge-accept-fwmark", "builder", "cdi-spec-dirs",
+        "cgroup-parent", "containerd-plugin-namespace", "cpu-rt-period", "cpu-rt-runtime",
+        "cri-containerd", "default-cgroupns-mode", "default-gateway", "default-gateway-v6",
+        "default-init", "default-ipc-mode", "default-network-opts", "default-runtime",
+        "deprecated-key-path", "exec-opts", "experimental", "firewall-backend", "fixed-cidr",
+        "host-gateway-ip", "host-gateway-ips", "icc", "init", "init-path", "ip", "ip-masq",
+        "ip-forward-no-drop", "log-format", "mtu", "network-control-plane-mtu",
+        "network-diagnostic-port", "no-new-privileges", "node-generic-resources", "proxies",
+        "raw-logs", "resolv-conf", "rootless", "runtimes", "seccomp-profile", "selinux-enabled",
+        "storage-opts", "swarm-default-advertise-addr", "swarm-raft-election-tick",
+        "swarm-raft-heartbeat-tick", "userland-proxy-path",
+    }
+)  # fmt: skip
 _PATHS = {"data_root", "exec_root", "pidfile"}
 # What SIGHUP changes (dockerd's daemon.Reload, plus log-level)
 RELOADABLE = (
@@ -166,6 +206,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-addr", dest="metrics_addr", help="serve Prometheus metrics here")
     p.add_argument("-s", "--storage-driver", dest="storage_driver", help="overlay2 or vfs")
     p.add_argument("--userns-remap", dest="userns_remap", help="user/group for user namespaces")
+    p.add_argument("--dns", dest="dns", action="append", help="DNS server for containers")
+    p.add_argument("--dns-opt", dest="dns_opts", action="append", help="DNS option for containers")
+    p.add_argument("--dns-search", dest="dns_search", action="append", help="DNS search domain")
+    p.add_argument("--default-ulimit", dest="default_ulimits", action="append",
+                   help="default ulimit for containers (name=soft[:hard])")  # fmt: skip
+    p.add_argument("--default-shm-size", dest="default_shm_size", help="default /dev/shm size")
+    p.add_argument("--shutdown-timeout", dest="shutdown_timeout", type=int,
+                   help="seconds a shutdown waits for containers to stop")  # fmt: skip
     p.add_argument("--validate", action="store_true", help="check the configuration and exit")
     p.add_argument("-v", "--version", action="store_true")
     return p
@@ -177,7 +225,7 @@ def parse(argv: list[str]) -> tuple[DaemonConfig, argparse.Namespace]:
     config = DaemonConfig()
     explicit_file = args.config_file is not None
     config.config_file = Path(args.config_file) if explicit_file else DEFAULT_CONFIG_FILE
-    flags = {dest: getattr(args, dest) for dest in _FILE_KEYS if getattr(args, dest) is not None}
+    flags = {dest: v for dest in _FILE_KEYS if (v := getattr(args, dest, None)) is not None}
     config.flags = flags
     file_values = _file_values(config, required=explicit_file)
     for dest in _FILE_KEYS:
@@ -186,6 +234,7 @@ def parse(argv: list[str]) -> tuple[DaemonConfig, argparse.Namespace]:
             continue
         setattr(config, dest, Path(value) if dest in _PATHS else value)
     config.log_opts = _log_opts(config.log_opts)
+    _check_container_defaults(config)
     _check_transfers(config)
     _check_labels(config.labels)
     resolve_tls(config)
@@ -229,6 +278,13 @@ def _file_values(config: DaemonConfig, required: bool) -> dict[str, Any]:
             "the following directives are specified both as a flag and in the configuration "
             "file: " + ", ".join(clashes)
         )
+    known = set(_FILE_KEYS.values()) | _DOCKERD_ONLY_KEYS
+    unknown = sorted(key for key in file_values if key not in known)
+    if unknown:
+        raise ConfigError(
+            "the following directives don't match any configuration option: " + ", ".join(unknown)
+        )
+    config.ignored_keys = sorted(key for key in file_values if key in _DOCKERD_ONLY_KEYS)
     return {dest: file_values[key] for dest, key in _FILE_KEYS.items() if key in file_values}
 
 
@@ -283,6 +339,29 @@ def _flag_bool(value: str) -> bool:
     if value.lower() in ("false", "0"):
         return False
     raise argparse.ArgumentTypeError(f"invalid boolean: {value}")
+
+
+def container_defaults(config: DaemonConfig) -> defaults.ContainerDefaults:
+    """The checked defaults every container gets (parse() has validated them)."""
+    return defaults.ContainerDefaults(
+        shm_size=defaults.shm_size(config.default_shm_size),
+        ulimits=defaults.ulimits(config.default_ulimits),
+        dns=defaults.dns_servers(config.dns),
+        dns_search=defaults.strings("dns-search", config.dns_search),
+        dns_options=defaults.strings("dns-opts", config.dns_opts),
+    )
+
+
+def _check_container_defaults(config: DaemonConfig) -> None:
+    try:
+        container_defaults(config)
+    except defaults.DefaultsError as exc:
+        raise ConfigError(str(exc)) from None
+    if not isinstance(config.shutdown_timeout, int) or isinstance(config.shutdown_timeout, bool):
+        raise ConfigError(f"invalid shutdown-timeout: {config.shutdown_timeout!r}")
+    features = config.features
+    if not isinstance(features, dict) or not all(isinstance(v, bool) for v in features.values()):
+        raise ConfigError("invalid features: must be a map of booleans")
 
 
 def _check_transfers(config: DaemonConfig) -> None:

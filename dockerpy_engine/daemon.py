@@ -24,7 +24,7 @@ from . import __version__, graphdriver, sdnotify, userns
 from .api import build_app
 from .api.limits import server_options
 from .api.middleware import request_timing
-from .config import ConfigError, DaemonConfig, parse
+from .config import ConfigError, DaemonConfig, container_defaults, parse
 from .containers.exec import ExecService
 from .containers.logdrivers import OptionError, check_log_config
 from .containers.rootfs import cleanup_stale
@@ -172,6 +172,8 @@ async def _serve_on(
     except graphdriver.DriverError as exc:
         raise StartupError(str(exc)) from None
     log.info("storage driver: %s", config.storage_driver)
+    for key in config.ignored_keys:
+        log.warning("%s: %r is a dockerd setting dockerpyd ignores", config.config_file, key)
     managed: ManagedContainerd | None = None
     address = config.containerd
     if not address:
@@ -198,6 +200,7 @@ async def _serve_on(
         max_download_attempts=config.max_download_attempts,
         on_event=images.log_event,  # with the image's labels, as dockerd's LogImageEvent
     )
+    defaults = container_defaults(config)  # checked by config.parse
     networks = NetworkService(
         db,
         events,
@@ -212,6 +215,7 @@ async def _serve_on(
             fixed_cidr_v6=config.fixed_cidr_v6,
             ip6tables=config.ip6tables,
             host_id=daemon_id(config.data_root),
+            dns=defaults.dns,
         ),
     )
     await networks.load()  # bridges and rules before any container starts
@@ -225,6 +229,7 @@ async def _serve_on(
         events,
         live_restore=config.live_restore,
         log_config={"Type": config.log_driver, "Config": config.log_opts},
+        defaults=defaults,
         networks=networks,
         volumes=volumes,
     )
@@ -309,7 +314,8 @@ async def _serve_on(
         trimmer.cancel()
         notifier.notify(sdnotify.STOPPING)
         loop.remove_signal_handler(signal.SIGHUP)
-        await containers.shutdown()  # ends long polls (wait, logs -f, attach) first
+        # ends long polls (wait, logs -f, attach) first
+        await containers.shutdown(containers.shutdown_timeout(config.shutdown_timeout))
         events.close()
         await metrics.stop()
         if metrics_runner is not None:

@@ -411,3 +411,87 @@ def test_reload_of_a_missing_default_file_is_no_settings():
     cfg, _ = parse([])
 
     assert config.reloadable_values(cfg) == {}
+
+
+# --- container defaults, shutdown, features, unknown keys ---------------------------------------
+
+
+def test_container_defaults_from_the_file(config_file):
+    write_json(
+        config_file,
+        {
+            "dns": ["192.0.2.53", "2001:db8::53"],
+            "dns-opts": ["ndots:2"],
+            "dns-search": ["example.test"],
+            "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 4096, "Soft": 1024}},
+            "default-shm-size": "128M",
+            "shutdown-timeout": 30,
+            "features": {"buildkit": False},
+        },
+    )
+    cfg, _ = parse(["--config-file", str(config_file)])
+    defaults = config.container_defaults(cfg)
+    assert defaults.dns == ("192.0.2.53", "2001:db8::53")
+    assert (defaults.dns_search, defaults.dns_options) == (("example.test",), ("ndots:2",))
+    assert defaults.ulimits == ({"Name": "nofile", "Hard": 4096, "Soft": 1024},)
+    assert defaults.shm_size == 128 * 1024 * 1024
+    assert (cfg.shutdown_timeout, cfg.features) == (30, {"buildkit": False})
+
+
+def test_container_defaults_from_flags():
+    cfg, _ = parse(
+        ["--dns", "10.0.0.2", "--dns-search", "a.test", "--dns-opt", "rotate",
+         "--default-ulimit", "nproc=10:20", "--default-ulimit", "core=0",
+         "--default-shm-size", "1g", "--shutdown-timeout", "-1"]
+    )  # fmt: skip
+    defaults = config.container_defaults(cfg)
+    assert defaults.dns == ("10.0.0.2",)
+    assert defaults.ulimits == (
+        {"Name": "nproc", "Hard": 20, "Soft": 10},
+        {"Name": "core", "Hard": 0, "Soft": 0},
+    )
+    assert defaults.shm_size == 1024**3
+    assert cfg.shutdown_timeout == -1
+
+
+def test_the_defaults_apply_where_the_container_says_nothing():
+    cfg, _ = parse(["--default-ulimit", "nofile=100:200", "--dns", "10.0.0.2"])
+    defaults = config.container_defaults(cfg)
+    own = [{"Name": "nproc", "Hard": 5, "Soft": 5}]
+    assert defaults.merged_ulimits(own) == [*own, {"Name": "nofile", "Hard": 200, "Soft": 100}]
+    assert defaults.merged_ulimits([{"Name": "nofile", "Hard": 1, "Soft": 1}]) == [
+        {"Name": "nofile", "Hard": 1, "Soft": 1}
+    ]
+    assert defaults.dns_settings({"Dns": None, "DnsSearch": ["x.test"]}) == (
+        ["10.0.0.2"],
+        ["x.test"],
+        [],
+    )
+    assert defaults.dns_settings({"Dns": ["1.1.1.1"]})[0] == ["1.1.1.1"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"dns": ["not-an-ip"]}, "not-an-ip is not an ip address"),
+        ({"default-shm-size": "lots"}, "invalid default-shm-size"),
+        ({"default-shm-size": -1}, "invalid default-shm-size"),
+        ({"default-ulimits": {"nofile": {"Hard": 1, "Soft": 2}}}, "soft limit must be less"),
+        ({"shutdown-timeout": "soon"}, "invalid shutdown-timeout"),
+        ({"features": {"buildkit": "yes"}}, "invalid features"),
+        (
+            {"debgu": True, "hosst": []},
+            "the following directives don't match any configuration option: debgu, hosst",
+        ),
+    ],
+)
+def test_bad_values_and_unknown_keys_are_errors(config_file, values, message):
+    write_json(config_file, values)
+    with pytest.raises(ConfigError, match=message):
+        parse(["--config-file", str(config_file)])
+
+
+def test_dockerds_other_keys_are_accepted_and_listed(config_file):
+    write_json(config_file, {"exec-opts": ["native.cgroupdriver=systemd"], "mtu": 1400})
+    cfg, _ = parse(["--config-file", str(config_file)])
+    assert cfg.ignored_keys == ["exec-opts", "mtu"]

@@ -36,6 +36,7 @@ from ..store.containers import ContainerRows
 from ..volumes import VolumeService
 from ..volumes.mounts import MountPoint
 from . import _shm, hostconfig, listing, merge, names, treediff, vfs, views
+from .defaults import ContainerDefaults
 from .detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from .health import HealthConfig, HealthMonitor, new_health
 from .io import RunIO, Subscriber
@@ -117,6 +118,7 @@ class ContainerService:
         events: EventBus,
         live_restore: bool = True,
         log_config: dict[str, Any] | None = None,
+        defaults: ContainerDefaults | None = None,
         networks: NetworkService | None = None,
         volumes: VolumeService | None = None,
     ) -> None:
@@ -127,6 +129,7 @@ class ContainerService:
         self._volumes.set_users(self._volume_users)
         # the daemon's log-driver and log-opts: containers without a LogConfig.Type get them
         self._default_log = log_config or {"Type": "json-file", "Config": {}}
+        self._defaults = defaults or ContainerDefaults()
         self._events = events
         self._runtime = runtime
         self._images = images
@@ -283,7 +286,8 @@ class ContainerService:
             args=args,
             config=merge.config_for_api(config, hostname, image_ref),
             host_config=hostconfig.adapt_host_config(
-                _host_config_defaults(opts.host_config), lambda ref: self.get(ref).id
+                _host_config_defaults(opts.host_config, self._defaults.shm_size),
+                lambda ref: self.get(ref).id,
             ),
             log_path=str(directory / f"{container_id}-json.log"),
             resolv_conf_path=str(directory / "resolv.conf"),
@@ -377,7 +381,7 @@ class ContainerService:
         hosts = hostconfig.hosts_file(hc.get("ExtraHosts"), env.host_gateway_ip, base)
         Path(c.hosts_path).write_text(hosts)
         host_resolv = hostconfig.read_host_resolv_conf()
-        dns = (hc.get("Dns"), hc.get("DnsSearch"), hc.get("DnsOptions"))
+        dns = self._defaults.dns_settings(hc)
         if host_network and not any(dns):
             resolv = host_resolv  # the host's resolvers, loopback ones too, are reachable
         elif self._networks is not None and self._networks.embedded_dns(hc.get("NetworkMode")):
@@ -536,7 +540,10 @@ class ContainerService:
         # recomputed for its process (exec after a daemon restart): joins are not resolved.
         options = hostconfig.spec_options(
             c.config,
-            c.host_config,
+            {
+                **c.host_config,
+                "Ulimits": self._defaults.merged_ulimits(c.host_config.get("Ulimits")),
+            },
             [c.path, *c.args],
             shm_dir=str(self._root / c.id / "shm"),
             lookup=None if c.id in self._live else self._donor,
@@ -1244,16 +1251,35 @@ class ContainerService:
         """A configuration reload can turn it on or off; shutdown reads it."""
         self._live_restore = value
 
-    async def shutdown(self) -> None:
-        """With live restore, leave tasks running and just let go of them; else stop them all."""
+    def shutdown_timeout(self, minimum: int) -> int:
+        """dockerd's ShutdownTimeout: `shutdown-timeout`, raised to any container's stop
+        timeout plus 5 s of grace; -1 (wait for ever) when either is negative."""
+        if minimum < 0:
+            return -1
+        timeout = minimum
+        for c in self._by_id.values():
+            stop = c.config.get("StopTimeout")
+            stop = DEFAULT_STOP_TIMEOUT if stop is None else stop
+            if stop < 0:
+                return -1
+            timeout = max(timeout, stop + 5)
+        return timeout
+
+    async def shutdown(self, timeout: int = -1) -> None:
+        """With live restore, leave tasks running and just let go of them; else stop them all,
+        each with its stop timeout, for at most `timeout` seconds in all (-1: no limit)."""
         if self._oom_watch is not None:
             self._oom_watch.cancel()
         self._closing.set()
         if not self._live_restore:
-            await asyncio.gather(
+            stopping = asyncio.gather(
                 *(self._stop(c, StopOptions()) for c in self._by_id.values() if c.state.running),
                 return_exceptions=True,
             )
+            try:
+                await asyncio.wait_for(stopping, None if timeout < 0 else timeout)
+            except TimeoutError:
+                log.error("Force shutdown daemon")
         for live in list(self._live.values()):
             if live.health is not None:
                 live.health.stop()
@@ -1291,8 +1317,9 @@ def _hc_int(hc: dict[str, Any], key: str) -> int:
     return int(hc.get(key) or 0)
 
 
-def _host_config_defaults(host_config: dict[str, Any]) -> dict[str, Any]:
-    """The HostConfig as inspect shows it: the client's values over dockerd's defaults."""
+def _host_config_defaults(host_config: dict[str, Any], shm_size: int) -> dict[str, Any]:
+    """The HostConfig as inspect shows it: the client's values over dockerd's defaults (the
+    daemon's default-shm-size where the client gave none, or 0)."""
     defaults: dict[str, Any] = {
         "Binds": None,
         "NetworkMode": "default",
@@ -1304,9 +1331,9 @@ def _host_config_defaults(host_config: dict[str, Any]) -> dict[str, Any]:
         "Privileged": False,
         "ReadonlyRootfs": False,
         "LogConfig": {"Type": "json-file", "Config": {}},
-        "ShmSize": 67108864,
     }
     defaults.update({k: v for k, v in host_config.items() if v is not None})
+    defaults["ShmSize"] = defaults.get("ShmSize") or shm_size
     if not defaults.get("NetworkMode"):
         defaults["NetworkMode"] = "default"
     return defaults

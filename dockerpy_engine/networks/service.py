@@ -66,6 +66,7 @@ class NetworkOptions:
     ipv6: bool = False  # IPv6 on the default bridge, from fixed_cidr_v6 else the ULA pool
     fixed_cidr_v6: str = ""
     host_id: str = ""  # the engine ID, which dockerd derives its ULA pool from
+    dns: tuple[str, ...] = ()  # daemon.json `dns`: the forwarders of containers without --dns
 
     @property
     def pools6(self) -> tuple[Pool, ...]:
@@ -965,7 +966,8 @@ class NetworkService:
             if n.user_defined:
                 ep.dns_names = _dns_names(c, ep)
                 host = await asyncio.to_thread(read_host_resolv_conf)
-                ep.dns_servers = dns.forwarders(c.host_config.get("Dns") or [], host)
+                servers = c.host_config.get("Dns") or list(self.options.dns)
+                ep.dns_servers = dns.forwarders(servers, host)
                 self._dns_add(ep)
         except BaseException as exc:
             await self._release(ep)
