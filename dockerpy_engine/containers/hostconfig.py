@@ -252,10 +252,32 @@ def _check_config(cfg: Mapping[str, Any]) -> None:
     for entry in cfg.get("Env") or ():
         if not str(entry).split("=", 1)[0]:
             _invalid(f"invalid environment variable: {entry}")
+    _check_healthcheck(cfg.get("Healthcheck") or {})
+
+
+_MINIMUM_DURATION_NS = 1_000_000  # containertypes.MinimumDuration, 1ms
+
+
+def _check_healthcheck(health: Mapping[str, Any]) -> None:
+    """validateHealthCheck: the durations unset (0) or at least 1ms, retries not negative."""
+    for key in ("Interval", "Timeout"):
+        if _int(health, key) and _int(health, key) < _MINIMUM_DURATION_NS:
+            _invalid(f"{key} in Healthcheck cannot be less than 1ms")
+    if _int(health, "Retries") < 0:
+        _invalid("Retries in Healthcheck cannot be negative")
+    for key in ("StartPeriod", "StartInterval"):
+        if _int(health, key) and _int(health, key) < _MINIMUM_DURATION_NS:
+            _invalid(f"{key} in Healthcheck cannot be less than 1ms")
+
+
+# The runtimes a container may name: runc, by its name or its containerd shim's (dockerd's
+# Runtimes.Get; there is no `runtimes` setting to add others)
+RUNTIMES = ("", "runc", "io.containerd.runc.v2")
 
 
 def _check_common(hc: Mapping[str, Any]) -> None:
-    """validateHostConfig: auto-remove vs restart, extra hosts, restart policy, capabilities."""
+    """validateHostConfig: auto-remove vs restart, extra hosts, restart policy, capabilities,
+    isolation, annotations; and the runtime (verifyPlatformContainerSettings)."""
     policy = hc.get("RestartPolicy") or {}
     if hc.get("AutoRemove") and (policy.get("Name") or "no") != "no":
         _invalid("can't create 'AutoRemove' container with restart policy")
@@ -267,6 +289,14 @@ def _check_common(hc: Mapping[str, Any]) -> None:
             normalize_capabilities(hc.get(key) or ())
         except errdefs.InvalidParameter as exc:
             _invalid(f"invalid {key}: {exc.message}")
+    isolation = str(hc.get("Isolation") or "")
+    if isolation and isolation.lower() != "default":
+        _invalid(f"invalid isolation '{isolation}' on linux")
+    if "" in (hc.get("Annotations") or {}):
+        _invalid("invalid Annotations: the empty string is not permitted as an annotation key")
+    runtime = hc.get("Runtime") or ""
+    if runtime not in RUNTIMES:
+        _invalid(f"unknown or invalid runtime name: {runtime}")
 
 
 def _check_resources(hc: Mapping[str, Any], env: Environment) -> list[str]:

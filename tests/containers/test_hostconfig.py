@@ -275,6 +275,12 @@ def test_a_plain_request_is_valid_without_warnings() -> None:
             {"IOMaximumIOps": 1},
             "Invalid QoS settings: linux does not support configuration of maximum IOPs",
         ),
+        ({"Isolation": "hyperv"}, "invalid isolation 'hyperv' on linux"),
+        ({"Runtime": "kata"}, "unknown or invalid runtime name: kata"),
+        (
+            {"Annotations": {"": "x"}},
+            "invalid Annotations: the empty string is not permitted as an annotation key",
+        ),
     ],
 )
 def test_bad_host_config_is_refused_with_dockerds_message(hc: dict, message: str) -> None:
@@ -291,10 +297,33 @@ def test_bad_host_config_is_refused_with_dockerds_message(hc: dict, message: str
         ({"StopSignal": "SIGFOO"}, "Invalid signal: SIGFOO"),
         ({"StopSignal": "0"}, "Invalid signal: 0"),
         ({"Env": ["A=1", "=x"]}, "invalid environment variable: =x"),
+        ({"Healthcheck": {"Interval": 5}}, "Interval in Healthcheck cannot be less than 1ms"),
+        ({"Healthcheck": {"Timeout": -1}}, "Timeout in Healthcheck cannot be less than 1ms"),
+        ({"Healthcheck": {"Retries": -1}}, "Retries in Healthcheck cannot be negative"),
+        (
+            {"Healthcheck": {"StartPeriod": 999_999}},
+            "StartPeriod in Healthcheck cannot be less than 1ms",
+        ),
+        (
+            {"Healthcheck": {"StartInterval": 1}},
+            "StartInterval in Healthcheck cannot be less than 1ms",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_dockerds_message(config: dict, message: str) -> None:
     invalid(message, config=config)
+
+
+@pytest.mark.parametrize(
+    ("config", "hc"),
+    [
+        ({"Healthcheck": {"Interval": 1_000_000, "Retries": 0, "StartPeriod": 0}}, {}),
+        ({}, {"Isolation": "Default", "Runtime": "io.containerd.runc.v2"}),
+        ({}, {"Runtime": "runc", "Annotations": {"a": ""}}),
+    ],
+)
+def test_edge_values_pass(config: dict, hc: dict) -> None:
+    validate_host_config(hc, config)
 
 
 def test_hostname_conflicts_with_the_hosts_uts_namespace() -> None:
