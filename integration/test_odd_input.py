@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 
+import docker.errors
 import pytest
 
 from .conftest import IMAGE, ok, out
@@ -131,3 +132,54 @@ def test_odd_container_names_are_refused(cli, name: str) -> None:
         f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
         in result.stderr.decode()
     )
+
+
+# ------------------------------------------------------------- create, exec, kill, load
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--health-cmd", "true", "--health-interval", "1us"],
+            "Interval in Healthcheck cannot be less than 1ms",
+        ),
+        (["--isolation", "hyperv"], "invalid isolation 'hyperv' on linux"),
+        (["--runtime", "kata"], "unknown or invalid runtime name: kata"),
+    ],
+)
+def test_create_refuses_what_dockerd_refuses(cli, flags: list[str], message: str) -> None:
+    result = cli("create", *flags, IMAGE, "true")
+    assert result.returncode == 1
+    assert f"Error response from daemon: {message}" in result.stderr.decode()
+
+
+def test_kill_rename_wait_and_exec_messages(cli, client, names) -> None:
+    result = cli("kill", "no-such-box")
+    assert result.stderr.decode().strip() == (
+        "Error response from daemon: Cannot kill container: no-such-box: "
+        "No such container: no-such-box"
+    )
+    first, second = names("odd"), names("odd")
+    ok(cli("run", "-d", "--name", first, IMAGE, "sleep", "300"))
+    ok(cli("create", "--name", second, IMAGE, "true"))
+    clash = cli("rename", second, first)
+    assert clash.returncode == 1
+    assert "Error when allocating new name: Conflict. The container name" in clash.stderr.decode()
+    with pytest.raises(docker.errors.APIError) as caught:
+        client.api.wait(second, condition="bogus")
+    assert caught.value.status_code == 400 and 'invalid condition: "bogus"' in str(caught.value)
+    with pytest.raises(docker.errors.APIError) as caught:  # docker-py sends `detachKeys`
+        client.api.exec_create(first, ["true"], detach_keys="bogus")
+    assert caught.value.status_code == 400
+    assert "Invalid escape keys (bogus) provided" in str(caught.value)
+
+
+def test_a_refused_load_is_an_in_band_error(cli, client) -> None:
+    """dockerd answers 200 and streams the error: docker-py raises ImageLoadError, the docker
+    CLI prints it and exits 1."""
+    with pytest.raises(docker.errors.ImageLoadError):
+        client.images.load(b"this is not a tar archive at all" * 32)
+    result = cli("load", input=b"garbage" * 100)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip()

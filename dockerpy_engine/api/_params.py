@@ -152,7 +152,11 @@ def typed_fields(body: dict[str, Any], struct: str, fields: Mapping[str, str | S
     one of _GO_TYPES' names or to a nested Struct (checked field by field, its path named as
     Go does: `HostConfig.RestartPolicy.Name`). Null and absent keys are Go's zero value and
     pass; unknown keys are ignored, as Go does. A list holding a wrong type is refused whole.
+
+    Go also matches keys without regard to case when no key matches exactly (docker-py sends
+    exec's `detachKeys`): such a key is renamed to the field's own name here, in place.
     """
+    _fold_keys(body, fields)
     for key, go_type in fields.items():
         value = body.get(key)
         if value is None:
@@ -165,6 +169,15 @@ def typed_fields(body: dict[str, Any], struct: str, fields: Mapping[str, str | S
             raise _unmarshal(value, path, go_type)
         elif go_type == "strslice.StrSlice" and isinstance(value, str):
             body[key] = [value]
+
+
+def _fold_keys(body: dict[str, Any], fields: Mapping[str, str | Struct]) -> None:
+    """encoding/json's field matching: an exact key first, else one equal but for case."""
+    folded = {key.casefold(): key for key in body if key not in fields}
+    for key in fields:
+        other = folded.get(key.casefold())
+        if key not in body and other is not None:
+            body[key] = body.pop(other)
 
 
 def _struct_items(value: Any, path: str, go_type: Struct) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
+from ..gofmt import go_quote
 from .dockerfile import (
     DockerfileError,
     Instruction,
@@ -33,7 +34,7 @@ from .dockerfile import (
     split_first_word,
     whitespace_fields,
 )
-from .shell_lex import SPACES, ShellLex, go_quote, name_values
+from .shell_lex import SPACES, ShellLex, name_values
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 _MIN_INTERVAL = 1_000_000  # container.MinimumDuration, 1ms in nanoseconds

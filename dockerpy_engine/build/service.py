@@ -29,6 +29,7 @@ from ..distribution import DistributionService
 from ..distribution.manifests import host_platform, parse_platform
 from ..distribution.progress import Progress
 from ..distribution.types import ANONYMOUS, Platform, PullOptions
+from ..gofmt import go_quote
 from ..images import ImageStore
 from ..images._stream import with_stream
 from ..images.reference import Reference, parse
@@ -41,7 +42,7 @@ from .instructions import CONFIG_INSTRUCTIONS, validate_instruction
 from .options import BuildOptions
 from .output import BuildOutput
 from .rwlayer import ScratchLayer
-from .shell_lex import ShellLex, go_quote, parse_arg
+from .shell_lex import ShellLex, parse_arg
 from .stage import Stage
 from .steps import StepContext, StepFailed, dispatch, remove_quietly, step_attach, step_create
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 
 from ..errdefs import InvalidParameter
+from ..gofmt import go_quote
 
 # Go's unicode.IsSpace; str.isspace() would also accept \x1c-\x1f, which Go does not.
 SPACES = (
@@ -48,30 +49,6 @@ class DockerfileError(InvalidParameter):
 def is_space(ch: str) -> bool:
     """Go's unicode.IsSpace for one character (False for the end-of-input marker)."""
     return ch != _EOF and ch in SPACES
-
-
-def go_quote(text: str) -> str:
-    """Go's strconv.Quote (`%q`), the quoting dockerd's messages use."""
-    out = ['"']
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_GO_ESCAPES["\v"] = "\\v"
 
 
 class _LexError(Exception):

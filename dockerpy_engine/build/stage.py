@@ -13,10 +13,10 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..gofmt import go_quote
 from ..images.types import Image
 from .buildargs import BuildArgs
 from .instructions import DEFAULT_SHELL, ConfigState
-from .shell_lex import go_quote
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -17,6 +17,7 @@ from typing import Any
 from .. import errdefs
 from ..runtime import ContainerdRuntime, create_fifos, open_output, open_stdin, remove_fifos
 from ..runtime.types import TaskIO
+from .detach import parse_detach_keys
 from .service import ContainerService
 from .spec import probe_host
 from .types import Container
@@ -117,6 +118,13 @@ class ExecService:
             # A container's own User failing at start is its configuration's fault (500, as
             # dockerd); an exec's User is this request's, so an unknown one is the client's.
             raise errdefs.InvalidParameter(exc.message) from None
+        if opts.detach_keys:
+            try:
+                parse_detach_keys(opts.detach_keys)
+            except errdefs.InvalidParameter:
+                raise errdefs.InvalidParameter(
+                    f"Invalid escape keys ({opts.detach_keys}) provided"
+                ) from None
         self._prune()
         exec_id = secrets.token_hex(32)
         self._execs[exec_id] = Exec(exec_id, container, opts)

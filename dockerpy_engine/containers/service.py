@@ -703,7 +703,10 @@ class ContainerService:
 
     @uninterruptible
     async def kill(self, ref: str, signal: str | None) -> None:
-        c = self.get(ref)
+        try:
+            c = self.get(ref)
+        except errdefs.NotFound as exc:  # the router's wrapping, as dockerd's postContainersKill
+            raise errdefs.NotFound(f"Cannot kill container: {ref}: {exc.message}") from None
         sig = parse_signal(signal, signals.SIGKILL)
         live = self._live.get(c.id)
         if not c.state.running or live is None:
@@ -808,7 +811,10 @@ class ContainerService:
             raise errdefs.InvalidParameter(
                 "Renaming a container with the same name as its current name"
             )
-        self._check_name_free(name)
+        try:
+            self._check_name_free(name)
+        except errdefs.Conflict as exc:
+            raise errdefs.Conflict(f"Error when allocating new name: {exc.message}") from None
         old = c.name
         c.name = name
         self._save(c)  # the unique name column makes this the commit point

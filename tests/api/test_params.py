@@ -274,3 +274,16 @@ def test_typed_fields_makes_a_one_string_strslice_a_list():
     body = {"Cmd": "true", "Env": ["A=1"], "Ulimits": [{"Name": "n"}]}
     typed_fields(body, "Config", _FIELDS)
     assert body == {"Cmd": ["true"], "Env": ["A=1"], "Ulimits": [{"Name": "n"}]}
+
+
+def test_typed_fields_match_keys_without_case_as_go_does():
+    """docker-py sends exec's `detachKeys`; Go's decoder fills DetachKeys from it. An exact
+    key wins over a case-folded one; keys of no field are left as they are."""
+    body = {"detachKeys": "ctrl-a", "cmd": ["true"], "Cmd": ["sh"], "hostconfig": {"memory": 5}}
+    typed_fields(body, "ExecConfig", {"DetachKeys": "string", "Cmd": "strslice.StrSlice"})
+    assert body == {
+        "DetachKeys": "ctrl-a",
+        "cmd": ["true"],
+        "Cmd": ["sh"],
+        "hostconfig": {"memory": 5},
+    }

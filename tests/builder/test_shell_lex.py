@@ -7,13 +7,13 @@ import pytest
 from dockerpy_engine.build.shell_lex import (
     DockerfileError,
     ShellLex,
-    go_quote,
     parse_arg,
     parse_name_values,
     parse_words,
     split_name_values,
 )
 from dockerpy_engine.errdefs import InvalidParameter
+from dockerpy_engine.gofmt import go_quote
 
 ENV = {"A": "a", "E": "", "S": "x y  z", "F": "file.tar.gz", "P": "/usr/local/bin:/usr/bin"}
 

@@ -13,6 +13,7 @@ from ...containers.logs import parse_time
 from ...containers.service import ContainerService
 from ...containers.types import AttachOptions, CreateOptions, ListOptions, LogsOptions, StopOptions
 from ...errdefs import EngineError, InvalidParameter
+from ...gofmt import go_quote
 from .._params import (
     CONSOLE_BOUNDS,
     Struct,
@@ -225,7 +226,7 @@ async def post_container_wait(request: web.Request) -> web.StreamResponse:
     before it starts the container, and only then reads the body."""
     condition = request.query.get("condition") or "not-running"
     if condition not in ("not-running", "next-exit", "removed"):
-        raise InvalidParameter(f"invalid condition: {condition!r}")
+        raise InvalidParameter(f"invalid condition: {go_quote(condition)}")
     waiter = await _svc(request).wait(request.match_info["name"], condition)
     response = web.StreamResponse(status=200)
     response.content_type = "application/json"

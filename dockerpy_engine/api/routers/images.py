@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
-from ...errdefs import InvalidParameter
+from ...distribution.progress import format_error
+from ...errdefs import EngineError, InvalidParameter
 from ...images.history import image_history
 from ...images.platforms import Platform, decode_platform
 from ...images.prune import prune_images
@@ -59,13 +60,20 @@ async def post_images_create(request: web.Request) -> web.StreamResponse:
 
 
 async def post_images_load(request: web.Request) -> web.StreamResponse:
-    """POST /images/load: messages as dockerd's ("Loaded image: …") in a JSON stream."""
-    quiet = qbool(request, "quiet")
-    messages = await request.app[IMAGES].load_archive(_body_chunks(request), None)
+    """POST /images/load: messages as dockerd's ("Loaded image: …") in a JSON stream.
+
+    As dockerd's postImagesLoad, a refused archive is a 200 whose stream carries the error
+    (docker-py raises its ImageLoadError from it; the docker CLI prints it and exits 1)."""
+    try:
+        messages = await request.app[IMAGES].load_archive(_body_chunks(request), None)
+        failure = None
+    except EngineError as exc:
+        messages, failure = [], exc.message
     response = await _progress_stream(request)
     for message in messages:
         await response.write(orjson.dumps({"stream": message + "\n"}) + b"\r\n")
-    del quiet  # progress bars are only drawn when not quiet, and load draws none yet
+    if failure is not None:
+        await response.write(format_error(failure))
     await response.write_eof()
     return response
 
