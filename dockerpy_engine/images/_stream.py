@@ -47,6 +47,8 @@ class AsyncReader(io.RawIOBase):
             raise InvalidParameter("the request was cancelled")
         if not self._buffer and not self._eof:
             self._pending = asyncio.run_coroutine_threadsafe(self._next(), self._loop)
+            if self.aborted:  # abort() ran before _pending was this future: it missed it
+                self._pending.cancel()
             try:
                 chunk = self._pending.result()
             except concurrent.futures.CancelledError:
