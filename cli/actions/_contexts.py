@@ -400,17 +400,20 @@ STATS_HEADERS = {
 
 
 class StatsContext(GoStruct, GoJSON):
-    """The stats formatter's statsContext over one stats document (None when collecting it
-    failed: the values then show as `--`), with docker's Linux arithmetic: memory without
-    the inactive file cache, CPU % from the sample's delta against precpu_stats."""
+    """The stats formatter's statsContext over one stats document (None, or `invalid`, when
+    collecting it failed or stopped: the figures then show as `--`), with docker's Linux
+    arithmetic: memory without the inactive file cache, CPU % from the sample's delta
+    against precpu_stats."""
 
     _go_type = "*container.statsContext"
     _go_fields = tuple(STATS_HEADERS)
 
-    def __init__(self, container: str, doc: dict[str, Any] | None, trunc: bool) -> None:
+    def __init__(
+        self, container: str, doc: dict[str, Any] | None, trunc: bool, invalid: bool = False
+    ) -> None:
         self.Container = container
         self.doc = doc or {}
-        self.invalid = doc is None
+        self.invalid = invalid or doc is None
         self.trunc = trunc
 
     @property
