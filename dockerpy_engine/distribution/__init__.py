@@ -1,5 +1,7 @@
-"""Distribution: the registry client (OCI distribution spec on aiohttp), pull, push, login."""
+"""Distribution: the registry client (OCI distribution spec on aiohttp), pull, push, login,
+search."""
 
+from ._errors import describe
 from .progress import Progress, format_error
 from .registries import RegistryConfig, RegistryConfigError, certs_dirs_for
 from .service import DistributionService, registry_host
@@ -10,6 +12,8 @@ from .types import (
     Platform,
     PullOptions,
     PushOptions,
+    SearchOptions,
+    SearchResult,
     decode_auth_header,
 )
 
@@ -24,8 +28,11 @@ __all__ = [
     "PushOptions",
     "RegistryConfig",
     "RegistryConfigError",
+    "SearchOptions",
+    "SearchResult",
     "certs_dirs_for",
     "decode_auth_header",
+    "describe",
     "format_error",
     "registry_host",
 ]

@@ -15,6 +15,8 @@ on dockerd's messages ("x509: certificate signed by unknown authority").
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +129,8 @@ def unauthorized(error: EngineError) -> EngineError:
     return error
 
 
+# getaddrinfo's "no such name" answers, which Go's resolver reports as "no such host".
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 _UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
 _NOT_VALID_NOW = "x509: certificate has expired or is not yet valid"
 # OpenSSL verify codes -> crypto/x509's words. Unknown authority: no issuer in the trust store
@@ -173,6 +177,10 @@ def describe(exc: BaseException) -> str:
     (with Go 1.20+'s "tls: failed to verify certificate:" before certificate errors)."""
     if isinstance(exc, asyncio.TimeoutError):
         return "i/o timeout"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "unexpected EOF"  # the body ended before its length or its last chunk
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "EOF"  # closed with no answer at all
     tls = _ssl_error(exc)
     if isinstance(tls, ssl.SSLCertVerificationError):
         x509 = _X509.get(tls.verify_code, f"x509: {tls.verify_message}")
@@ -185,6 +193,14 @@ def describe(exc: BaseException) -> str:
             alert = reason.partition("_ALERT_")[2].lower().replace("_", " ")
             return f"remote error: tls: {_GO_ALERTS.get(alert, alert)}"
         return f"tls: {tls.strerror or tls}"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        code = exc.os_error.errno
+        reason = "no such host" if code in _NO_SUCH_HOST else (exc.strerror or str(exc.os_error))
+        return f"dial tcp: lookup {exc.host}: {reason}"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"dial tcp {exc.host}:{exc.port}: connect: {exc.strerror or exc.os_error}"
+        host = f"[{exc.host}]" if ":" in exc.host else exc.host
+        code = exc.os_error.errno
+        # Go's syscall texts are libc's in lower case ("connection refused")
+        reason = os.strerror(code).lower() if code else (exc.strerror or str(exc.os_error))
+        return f"dial tcp {host}:{exc.port}: connect: {reason}"
     return str(exc) or type(exc).__name__

@@ -1,4 +1,4 @@
-"""DistributionService: the daemon's way to registries (pull, push, login, inspect).
+"""DistributionService: the daemon's way to registries (pull, push, login, inspect, search).
 
 It owns the HTTP session (one per daemon, pooled connections), the token cache, the
 DiffID → blob records and the daemon-wide transfer limits (`max-concurrent-downloads`,
@@ -28,6 +28,7 @@ from .progress import Progress
 from .pull import Puller, with_pull_endpoint
 from .push import Pusher, push_targets
 from .registries import RegistryConfig
+from .search import search as search_index
 from .types import (
     AuthConfig,
     Descriptor,
@@ -35,6 +36,8 @@ from .types import (
     LoginReport,
     PullOptions,
     PushOptions,
+    SearchOptions,
+    SearchResult,
 )
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,7 @@ _HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.
 
 
 class DistributionService:
-    """Pull, push, login and distribution inspect against registries."""
+    """Pull, push, login, distribution inspect and search against registries."""
 
     def __init__(
         self,
@@ -136,6 +139,10 @@ class DistributionService:
             return LoginReport(identity_token=token)
         assert last is not None
         raise last
+
+    async def search(self, options: SearchOptions) -> list[SearchResult]:
+        """GET /images/search (docker search): the v1 search API of the term's index."""
+        return await search_index(self._client, options)
 
     async def inspect(self, ref: Reference, auth: AuthConfig) -> DistributionInspect:
         """GET /distribution/{name}/json: the manifest's descriptor and its platforms."""

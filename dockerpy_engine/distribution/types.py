@@ -1,9 +1,11 @@
-"""Options, credentials and reports of the distribution service (pull, push, login)."""
+"""Options, credentials and reports of the distribution service (pull, push, login,
+search)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,4 +174,39 @@ class DistributionInspect:
         return {
             "Descriptor": self.descriptor.to_api(),
             "Platforms": [p.to_api() for p in self.platforms],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """GET /images/search: what to look for and where (the term names the index).
+
+    `limit` 0 means dockerd's default (25); `headers` are the client's `X-Meta-*` headers,
+    which dockerd passes on to the registry.
+    """
+
+    term: str
+    limit: int = 0
+    filters: Mapping[str, list[str]] = field(default_factory=dict)
+    auth: AuthConfig = ANONYMOUS
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One repository a registry's search found: dockerd's registry.SearchResult."""
+
+    name: str
+    description: str = ""
+    star_count: int = 0
+    is_official: bool = False
+    is_automated: bool = False
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "star_count": self.star_count,
+            "is_official": self.is_official,
+            "name": self.name,
+            "is_automated": self.is_automated,
+            "description": self.description,
         }

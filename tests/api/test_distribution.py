@@ -1,4 +1,5 @@
-"""api/routers/distribution.py on a fake backend: errors before and after the stream starts."""
+"""api/routers/distribution.py on a fake backend: errors before and after the stream starts,
+search parameters."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dockerpy_engine.api.app import register_routes
 from dockerpy_engine.api.keys import DISTRIBUTION
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import distribution, images
-from dockerpy_engine.distribution import LoginReport, Progress
+from dockerpy_engine.distribution import LoginReport, Progress, SearchOptions, SearchResult
 
 
 class FakeDistribution:
@@ -42,6 +43,12 @@ class FakeDistribution:
 
     async def inspect(self, ref, auth):
         raise errdefs.NotFound("nope")
+
+    async def search(self, options: SearchOptions) -> list[SearchResult]:
+        self.calls.append(("search", options))
+        if options.term == "down/x":
+            raise errdefs.System("Unexpected status code 404")
+        return [SearchResult("busybox", "base", 3, True, False)]
 
 
 @pytest.fixture
@@ -110,3 +117,52 @@ async def test_push_and_auth(api):
     assert "failed with status: 401" in (await refused.json())["message"]
     inspect = await client.get("/distribution/app:1/json")
     assert inspect.status == 404
+
+
+async def test_search_parameters_and_answer(api):
+    client, backend = api
+    auth = base64.urlsafe_b64encode(json.dumps({"username": "u", "password": "p"}).encode())
+    response = await client.get(
+        "/v1.51/images/search",
+        params={"term": "reg.example/busybox", "limit": "7", "filters": '{"stars":["2"]}'},
+        headers={"X-Registry-Auth": auth.decode(), "X-Meta-Trace": "t", "X-Other": "no"},
+    )
+    assert response.status == 200
+    assert await response.json() == [
+        {
+            "star_count": 3,
+            "is_official": True,
+            "name": "busybox",
+            "is_automated": False,
+            "description": "base",
+        }
+    ]
+    options = backend.calls[-1][1]
+    assert (options.term, options.limit, options.filters) == (
+        "reg.example/busybox",
+        7,
+        {"stars": ["2"]},
+    )
+    assert options.auth.username == "u"
+    assert dict(options.headers) == {"X-Meta-Trace": "t"}
+    # no limit is 0 (the service's default); a bad X-Registry-Auth is no credentials
+    await client.get("/images/search", params={"term": "x"}, headers={"X-Registry-Auth": "%"})
+    options = backend.calls[-1][1]
+    assert (options.limit, options.auth.anonymous) == (0, True)
+
+
+async def test_search_limit_and_errors(api):
+    client, backend = api
+    bad = await client.get("/images/search", params={"term": "x", "limit": "ten"})
+    assert bad.status == 400
+    assert await bad.json() == {
+        "message": 'invalid limit specified: strconv.Atoi: parsing "ten": invalid syntax'
+    }
+    calls = len(backend.calls)
+    negative = await client.get("/images/search", params={"term": "x", "limit": "-2"})
+    assert negative.status == 200
+    assert await negative.read() == b""  # dockerd answers with nothing at all
+    assert len(backend.calls) == calls
+    down = await client.get("/images/search", params={"term": "down/x"})
+    assert down.status == 500
+    assert await down.json() == {"message": "Unexpected status code 404"}

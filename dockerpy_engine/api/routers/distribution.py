@@ -1,4 +1,5 @@
-"""Registry endpoints: pull (POST /images/create?fromImage=…), push, login, distribution.
+"""Registry endpoints: pull (POST /images/create?fromImage=…), push, login, distribution,
+search.
 
 Pull and push answer with dockerd's progress stream. The response is prepared when the
 first progress line is written, as dockerd's WriteFlusher does: an error raised before
@@ -20,13 +21,16 @@ from ...distribution import (
     Progress,
     PullOptions,
     PushOptions,
+    SearchOptions,
+    SearchResult,
     decode_auth_header,
 )
 from ...distribution.manifests import parse_platform
+from ...distribution.search import parse_limit
 from ...errdefs import InvalidParameter
 from ...images.reference import InvalidReference, Reference, parse, validate_digest
 from ...version import api_less_than
-from .._params import json_body, json_response
+from .._params import json_body, json_response, qfilters
 from .._streams import progress_stream
 from ..keys import DISTRIBUTION
 from ..middleware import API_VERSION_KEY
@@ -41,6 +45,7 @@ class DistributionBackend(Protocol):
     async def push(self, ref: Reference, options: PushOptions, progress: Progress) -> None: ...
     async def login(self, auth: AuthConfig) -> LoginReport: ...
     async def inspect(self, ref: Reference, auth: AuthConfig) -> DistributionInspect: ...
+    async def search(self, options: SearchOptions) -> list[SearchResult]: ...
 
 
 def _pull_reference(image: str, tag: str) -> Reference:
@@ -114,8 +119,27 @@ async def get_distribution_json(request: web.Request) -> web.Response:
     return json_response(result.to_api())
 
 
+async def get_images_search(request: web.Request) -> web.Response:
+    """GET /images/search?term=…&limit=…&filters=… (docker search), as dockerd's
+    getImagesSearch: a bad X-Registry-Auth is ignored, `X-Meta-*` headers are passed on to
+    the registry, and a negative limit is answered with an empty 200 (see `parse_limit`)."""
+    limit = parse_limit(request.query.get("limit", ""))
+    if limit is None:
+        return web.Response(status=200)
+    options = SearchOptions(
+        term=request.query.get("term", ""),
+        limit=limit,
+        filters=qfilters(request),
+        auth=decode_auth_header(request.headers.get(AUTH_HEADER, "")),
+        headers={k: v for k, v in request.headers.items() if k.lower().startswith("x-meta-")},
+    )
+    results = await request.app[DISTRIBUTION].search(options)
+    return json_response([result.to_api() for result in results])
+
+
 ROUTES = [
     web.post("/auth", post_auth),
     web.post("/images/{name:.+}/push", post_image_push),
     web.get("/distribution/{name:.+}/json", get_distribution_json),
+    web.get("/images/search", get_images_search),
 ]
