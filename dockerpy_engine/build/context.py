@@ -30,7 +30,6 @@ import shutil
 import stat
 import tempfile
 import urllib.parse
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -40,6 +39,7 @@ import aiohttp
 from .. import errdefs
 from ..containers.archive import ScopedRoot, TarWriter, write_tree
 from ..gopath import go_clean
+from ..httpget import get_with_status_error
 from ..images import layers
 from .dockerignore import PatternMatcher, read_dockerignore
 
@@ -400,14 +400,12 @@ def acceptable_type(content_type: str) -> str:
 async def _download_context(url: str, dest: Path) -> None:
     """newURLRemote: a tar (any compression) becomes the context, plain text the Dockerfile."""
 
-    async def take(response: aiohttp.ClientResponse) -> None:
+    async with get_with_status_error(url, f"error downloading remote context {url}") as response:
         length = response.content_length or 0
         preamble = await response.content.read(length if 0 < length <= _PREAMBLE else _PREAMBLE)
         header = response.headers.get("Content-Type", "")
         kind = remote_content_kind(url, header, preamble)
         await _spool_body(response, preamble, dest, as_dockerfile=kind == "text/plain")
-
-    await _get(url, f"error downloading remote context {url}", take)
 
 
 async def download_source(url: str, directory: Path) -> Path:
@@ -418,7 +416,7 @@ async def download_source(url: str, directory: Path) -> Path:
         raise ContextError(f"cannot determine filename from url: {url}")
     target = directory / name
 
-    async def take(response: aiohttp.ClientResponse) -> None:
+    async with get_with_status_error(url, f"failed to GET {url}") as response:
         sink = await asyncio.to_thread(_open_download, target)
         try:
             async for chunk in response.content.iter_chunked(layers.BUFSIZE):
@@ -426,12 +424,10 @@ async def download_source(url: str, directory: Path) -> Path:
         finally:
             await asyncio.to_thread(sink.close)
         modified = response.headers.get("Last-Modified")
-        if modified:
-            with contextlib.suppress(TypeError, ValueError, OverflowError):
-                stamp = email.utils.parsedate_to_datetime(modified).timestamp()
-                await asyncio.to_thread(os.utime, target, (stamp, stamp))
-
-    await _get(url, f"failed to GET {url}", take)
+    if modified:
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            stamp = email.utils.parsedate_to_datetime(modified).timestamp()
+            await asyncio.to_thread(os.utime, target, (stamp, stamp))
     return target
 
 
@@ -439,37 +435,6 @@ def _open_download(target: Path) -> BinaryIO:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     return os.fdopen(fd, "wb")
-
-
-async def _get(
-    url: str, prefix: str, take: Callable[[aiohttp.ClientResponse], Awaitable[None]]
-) -> None:
-    """GetWithStatusError: a failure status becomes the error kind dockerd gives it."""
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
-    try:
-        async with (
-            aiohttp.ClientSession(trust_env=True, timeout=timeout) as session,
-            session.get(url) as response,
-        ):
-            if response.status >= 400:
-                body = (await response.read()).strip().decode("utf-8", "replace")
-                status = f"{response.status} {response.reason}"
-                message = f"{prefix}: failed to GET {url} with status {status}: {body}"
-                raise _STATUS_ERRORS.get(response.status, errdefs.System)(message)
-            await take(response)
-    except aiohttp.ClientConnectorDNSError as exc:
-        raise errdefs.NotFound(f'{prefix}: Get "{url}": {exc}') from None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise errdefs.System(f'{prefix}: Get "{url}": {exc}') from None
-
-
-# GetWithStatusError's error kinds; any other failure status is a plain error.
-_STATUS_ERRORS: dict[int, type[errdefs.EngineError]] = {
-    400: errdefs.InvalidParameter,
-    401: errdefs.Unauthorized,
-    403: errdefs.Forbidden,
-    404: errdefs.NotFound,
-}
 
 
 def remote_content_kind(url: str, header: str, preamble: bytes) -> str:

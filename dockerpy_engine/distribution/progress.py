@@ -8,6 +8,8 @@ them: status, progressDetail, progress, id, errorDetail, error, aux):
 - `bar(id, action, current, total)` is a progress reader's update, with the text bar
   jsonmessage draws for a 200-column terminal, sent at most every 100 ms per id (the last
   one always), as dockerd's rate-limited reader does;
+- `reading(...)` is progress.NewProgressReader: a byte stream passed through with bars
+  (docker import of a URL: "Importing");
 - `aux(data)` is progress.Aux (push's `{"Tag", "Digest", "Size"}`);
 - `format_error(text)` is the in-band error after the stream has started.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -28,6 +30,7 @@ Writer = Callable[[bytes], Awaitable[None]]
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _BAR_WIDTH = 50
 RATE_INTERVAL = 0.1
+READER_STEP = 512 << 10
 
 
 def human_size(size: float) -> str:
@@ -121,13 +124,16 @@ class Progress:
     async def update(self, id: str, action: str) -> None:
         await self.emit(format_progress(id, action))
 
-    async def bar(self, id: str, action: str, current: int, total: int) -> None:
+    async def bar(
+        self, id: str, action: str, current: int, total: int, *, last_update: bool = False
+    ) -> None:
         """A progress reader's update; dropped when the last one for `id` is too recent
-        (unless it is the final one: current reached total) or said the same."""
+        (unless it is the final one: current reached total, or the reader's end when the
+        total is unknown) or said the same."""
         now = self._clock()
         key = (id, action)
         last = self._last.get(key)
-        final = total > 0 and current >= total
+        final = last_update or (total > 0 and current >= total)
         if last is not None and (
             last[1] == current or (not final and now - last[0] < self._interval)
         ):
@@ -137,6 +143,21 @@ class Progress:
 
     async def aux(self, data: Any) -> None:
         await self.emit(format_aux(data))
+
+    async def reading(
+        self, chunks: AsyncIterator[bytes], id: str, action: str, total: int
+    ) -> AsyncIterator[bytes]:
+        """`chunks` passed through with a bar every 512 kB (or 1% of `total`, if less) and
+        one at the end, as dockerd's progress reader; `total` < 0 when it is unknown."""
+        every = min(READER_STEP, total // 100) if total > 0 else READER_STEP
+        current = shown = 0
+        async for chunk in chunks:
+            current += len(chunk)
+            if current - shown > every:
+                await self.bar(id, action, current, total)
+                shown = current
+            yield chunk
+        await self.bar(id, action, current, total, last_update=True)
 
 
 async def discard(_line: bytes) -> None:

@@ -1,10 +1,13 @@
-"""api/routers/distribution.py on a fake backend: errors before and after the stream starts,
-search parameters."""
+"""api/routers/distribution.py on a fake backend (errors before and after the stream starts,
+search parameters), and the URL import that shares POST /images/create, on a fake image
+store fed by a local file server."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import orjson
 import pytest
@@ -13,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from dockerpy_engine import errdefs
 from dockerpy_engine.api.app import register_routes
-from dockerpy_engine.api.keys import DISTRIBUTION
+from dockerpy_engine.api.keys import DISTRIBUTION, IMAGES
 from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import distribution, images
 from dockerpy_engine.distribution import LoginReport, Progress, SearchOptions, SearchResult
@@ -51,11 +54,53 @@ class FakeDistribution:
         return [SearchResult("busybox", "base", 3, True, False)]
 
 
+PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+
+
+@dataclass
+class Imported:
+    id: str
+
+
+class FakeImages:
+    """Takes the body as import_image would; `refuse` fails after reading it all."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, dict[str, object]]] = []
+        self.refuse = False
+
+    async def import_image(self, chunks: AsyncIterator[bytes], **kwargs: object) -> Imported:
+        data = b"".join([chunk async for chunk in chunks])
+        self.received.append((data, kwargs))
+        if self.refuse:
+            raise errdefs.InvalidParameter("invalid tar archive: invalid header")
+        return Imported("sha256:" + "ab" * 32)
+
+
+@pytest.fixture
+async def files() -> AsyncIterator[tuple[TestServer, list[str]]]:
+    asked: list[str] = []
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        asked.append(request.path)
+        if request.path == "/rootfs.tar":
+            return web.Response(body=PAYLOAD)
+        return web.Response(status=404, text="not here\n")
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server, asked
+    await server.close()
+
+
 @pytest.fixture
 async def api():
     app = web.Application(middlewares=[error_middleware, version_middleware])
     backend = FakeDistribution()
     app[DISTRIBUTION] = backend  # type: ignore[assignment]
+    app[IMAGES] = FakeImages()  # type: ignore[assignment]
     register_routes(app, [*distribution.ROUTES, *images.ROUTES])
     client = TestClient(TestServer(app))
     await client.start_server()
@@ -166,3 +211,67 @@ async def test_search_limit_and_errors(api):
     down = await client.get("/images/search", params={"term": "down/x"})
     assert down.status == 500
     assert await down.json() == {"message": "Unexpected status code 404"}
+
+
+# -- docker import <url> ---------------------------------------------------------------
+
+
+async def test_download_streams_into_the_import(api, files):
+    client, _ = api
+    store = client.server.app[IMAGES]
+    server, _ = files
+    url = f"http://127.0.0.1:{server.port}/rootfs.tar"
+    response = await client.post(
+        "/images/create",
+        params={"fromSrc": url, "repo": "me/app", "tag": "1", "changes": "ENV A=1"},
+    )
+    assert response.status == 200
+    lines = _lines(await response.read())
+    assert lines[0] == {"status": f"Downloading from {url}"}
+    assert lines[-1] == {"status": "sha256:" + "ab" * 32}
+    bars = lines[1:-1]
+    assert bars and {b["status"] for b in bars} == {"Importing"}
+    assert bars[-1]["progressDetail"] == {"current": len(PAYLOAD), "total": len(PAYLOAD)}
+    data, kwargs = store.received[-1]
+    assert data == PAYLOAD
+    assert kwargs["repo_tag"] == "me/app:1"
+    assert kwargs["changes"] == ["ENV A=1"]
+    assert kwargs["message"] == f"Imported from {url}"
+
+
+async def test_a_bare_host_is_http_and_named_as_given(api, files):
+    client, _ = api
+    store = client.server.app[IMAGES]
+    server, _ = files
+    bare = f"127.0.0.1:{server.port}/rootfs.tar"
+    response = await client.post("/images/create", params={"fromSrc": bare, "message": ""})
+    lines = _lines(await response.read())
+    assert lines[0] == {"status": f"Downloading from http://{bare}"}
+    assert store.received[-1][1]["message"] == f"Imported from {bare}"
+
+
+async def test_errors_before_and_after_the_first_line(api, files):
+    client, _ = api
+    store = client.server.app[IMAGES]
+    server, asked = files
+    base = f"http://127.0.0.1:{server.port}"
+    missing = await client.post("/images/create", params={"fromSrc": f"{base}/nope.tar"})
+    assert missing.status == 404
+    assert await missing.json() == {
+        "message": f"failed to GET {base}/nope.tar with status 404 Not Found: not here"
+    }
+    bad_name = await client.post(
+        "/images/create", params={"fromSrc": f"{base}/rootfs.tar", "repo": "UPPER"}
+    )
+    assert bad_name.status == 400
+    assert asked == ["/nope.tar"]  # the name was refused before any download
+    nothing = await client.post("/images/create")
+    assert nothing.status == 500
+    assert await nothing.json() == {"message": 'Get "http://": http: no Host in request URL'}
+
+    store.refuse = True
+    refused = await client.post("/images/create", params={"fromSrc": f"{base}/rootfs.tar"})
+    assert refused.status == 200
+    lines = _lines(await refused.read())
+    message = "invalid tar archive: invalid header"
+    assert lines[-1] == {"errorDetail": {"message": message}, "error": message}

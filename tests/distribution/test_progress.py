@@ -78,3 +78,53 @@ async def test_bars_are_rate_limited_but_the_last_is_always_sent():
     currents = [orjson.loads(x)["progressDetail"].get("current") for x in lines]
     assert currents == [10, 30, 100, 5]
     assert progress.started
+
+
+async def _chunks(sizes: list[int]):
+    for size in sizes:
+        yield bytes(size)
+
+
+async def test_reading_passes_bytes_and_reports_as_dockerds_progress_reader():
+    """Every 512 kB (or 1% of the total) at most, the rate limit aside, and at the end."""
+    lines: list[bytes] = []
+    now = [0.0]
+
+    async def write(line: bytes) -> None:
+        lines.append(line)
+        now[0] += 1  # every line is long after the one before: no rate limiting
+
+    progress = Progress(write, clock=lambda: now[0])
+    sizes = [300_000] * 10
+    total = sum(sizes)
+    body = [c async for c in progress.reading(_chunks(sizes), "", "Importing", total)]
+    assert b"".join(body) == bytes(total)
+    shown = [orjson.loads(x) for x in lines]
+    assert {x["status"] for x in shown} == {"Importing"}
+    assert all("id" not in x for x in shown)
+    # 1% of 3 MB is 30 kB, under 512 kB: every chunk is reported
+    assert [x["progressDetail"]["current"] for x in shown] == [300_000 * n for n in range(1, 11)]
+    assert shown[-1]["progressDetail"]["total"] == total
+
+    lines.clear()
+    big = [300_000] * 200  # 60 MB, whose 1% is more than 512 kB: every other chunk
+    body = [c async for c in progress.reading(_chunks(big), "", "Taking", sum(big))]
+    currents = [orjson.loads(x)["progressDetail"]["current"] for x in lines]
+    assert currents == [600_000 * n for n in range(1, 101)]
+
+
+async def test_reading_an_unknown_total_ends_with_a_last_update():
+    lines: list[bytes] = []
+
+    async def write(line: bytes) -> None:
+        lines.append(line)
+
+    progress = Progress(write, clock=lambda: 0.0)  # every bar but the first is "too soon"
+    body = [c async for c in progress.reading(_chunks([600_000, 600_000, 5]), "", "Importing", -1)]
+    assert sum(map(len, body)) == 1_200_005
+    shown = [orjson.loads(x) for x in lines]
+    assert [x["progressDetail"] for x in shown] == [
+        {"current": 600_000, "total": -1},
+        {"current": 1_200_005, "total": -1},
+    ]
+    assert shown[-1]["progress"] == "   1.2MB"  # the size alone, padded as %8v

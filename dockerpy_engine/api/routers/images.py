@@ -1,4 +1,5 @@
-"""Image endpoints: import, load, list, inspect, tag, remove, save, history, prune."""
+"""Image endpoints: import (of the body or a URL), load, list, inspect, tag, remove, save,
+history, prune."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
+from ...distribution import Progress
 from ...distribution.progress import format_error
 from ...errdefs import EngineError, InvalidParameter
+from ...httpget import get_with_status_error
 from ...images.history import image_history
 from ...images.platforms import Platform, decode_platform
 from ...images.prune import prune_images
+from ...images.reference import repo_tag_reference
 from ...images.save import save_archive
 from ...version import api_less_than
 from .._params import json_response, qbool, qfilters
-from .._streams import send_stream
+from .._streams import progress_stream, send_stream
 from ..keys import CONTAINERS, IMAGES
 from ..middleware import API_VERSION_KEY
 from .distribution import post_images_pull
@@ -36,16 +40,14 @@ async def _progress_stream(request: web.Request) -> web.StreamResponse:
 
 async def post_images_create(request: web.Request) -> web.StreamResponse:
     """POST /images/create: `fromImage` pulls (routers/distribution.py), `fromSrc=-` imports
-    the body (docker import)."""
+    the body, any other `fromSrc` the tar at that URL (docker import)."""
     if request.query.get("fromImage"):
         return await post_images_pull(request)
-    if request.query.get("fromSrc") != "-":
-        if request.query.get("fromSrc"):
-            raise InvalidParameter("importing from a URL is not supported; send the tar as body")
-        raise InvalidParameter("fromImage or fromSrc is required")
     repo = request.query.get("repo", "")
     tag = request.query.get("tag", "")
     repo_tag = f"{repo}:{tag}" if repo and tag else repo or None
+    if request.query.get("fromSrc", "") != "-":
+        return await _import_url(request, repo, tag, repo_tag)
     image = await request.app[IMAGES].import_image(
         _body_chunks(request),
         repo_tag=repo_tag,
@@ -57,6 +59,39 @@ async def post_images_create(request: web.Request) -> web.StreamResponse:
     await response.write(orjson.dumps({"status": image.id}) + b"\r\n")
     await response.write_eof()
     return response
+
+
+async def _import_url(
+    request: web.Request, repo: str, tag: str, repo_tag: str | None
+) -> web.StreamResponse:
+    """docker import <url>, as dockerd's postImagesCreate: the name is checked first, a
+    source without `://` is http (even an empty one), and a failed GET is an ordinary error
+    answer. Then "Downloading from <url>", an "Importing" bar as the body streams into the
+    layer (never whole in memory) and the image ID; what fails after the first line (a
+    bad tar, bad `changes`) goes in-band, as dockerd writes it once its output is flushed.
+    The comment names the source as the client gave it."""
+    repo_tag_reference(repo, tag)
+    src = request.query.get("fromSrc", "")
+    url = src if "://" in src else f"http://{src}"
+    store = request.app[IMAGES]
+
+    async def work(progress: Progress) -> None:
+        async with get_with_status_error(url) as response:
+            await progress.message("", f"Downloading from {url}")
+            size = response.content_length
+            body = progress.reading(
+                response.content.iter_any(), "", "Importing", -1 if size is None else size
+            )
+            image = await store.import_image(
+                body,
+                repo_tag=repo_tag,
+                changes=request.query.getall("changes", []),
+                message=request.query.get("message", "") or f"Imported from {src}",
+                platform=request.query.get("platform") or None,
+            )
+        await progress.message("", image.id)
+
+    return await progress_stream(request, work)
 
 
 async def post_images_load(request: web.Request) -> web.StreamResponse:
