@@ -53,7 +53,17 @@ class Opt:
     column (`string`, `int`, `list`, `filter`, `bytes`...). `parse` validates a value and may
     raise ValueError(message) for `invalid argument "v" for "-x, --xx" flag: message`."""
 
-    __slots__ = ("decls", "help", "hidden", "long", "metavar", "parse", "short", "show_default")
+    __slots__ = (
+        "decls",
+        "help",
+        "hidden",
+        "long",
+        "metavar",
+        "os_type",
+        "parse",
+        "short",
+        "show_default",
+    )
 
     def __init__(
         self,
@@ -63,6 +73,7 @@ class Opt:
         hidden: bool = False,
         parse: Callable[[str], Any] | None = None,
         show_default: str | None = None,
+        os_type: str = "",
     ) -> None:
         self.decls = decls
         self.short = next((d[1:] for d in decls if len(d) == 2 and d[0] == "-"), "")
@@ -72,6 +83,8 @@ class Opt:
         self.hidden = hidden
         self.parse = parse
         self.show_default = show_default
+        # docker's "ostype" annotation: help leaves the flag out when the daemon runs another OS
+        self.os_type = os_type
 
 
 class Arg:
@@ -118,6 +131,7 @@ class Command:
         "min_args",
         "notice",
         "path",
+        "shared",
         "short",
         "usage",
     )
@@ -134,6 +148,7 @@ class Command:
         interspersed: bool = True,  # False: flags end at the first positional (run, exec)
         long: str = "",
         notice: str = "",
+        shared: str = "",
     ) -> None:
         self.path = path
         self.fn = fn
@@ -145,11 +160,20 @@ class Command:
         self.interspersed = interspersed
         self.long = long
         self.notice = notice  # printed on stderr before anything else (deprecations)
+        # "module:function" whose keyword parameters are more flags of this command (a group
+        # several commands share, like create's and run's); fn takes them as **kwargs. Named,
+        # not imported, so that only a command that is run imports its group.
+        self.shared = shared
         self._params: list[_Param] | None = None
 
     def params(self) -> list[_Param]:
         if self._params is None:
-            self._params = _params_of(self.fn)
+            params = _params_of(self.fn)
+            if self.shared:
+                module, _, name = self.shared.partition(":")
+                __import__(module)
+                params += _params_of(getattr(sys.modules[module], name))
+            self._params = params
         return self._params
 
     def display(self, invoked: tuple[str, ...]) -> str:
@@ -173,8 +197,10 @@ def command(
     interspersed: bool = True,
     notice: str = "",
     long: str = "",
+    shared: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register fn under `path` ("container ls") and its aliases ("container list", "ps")."""
+    """Register fn under `path` ("container ls") and its aliases ("container list", "ps");
+    `shared` names a function declaring more of its flags (see Command.shared)."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         canon = tuple(path.split())
@@ -190,6 +216,7 @@ def command(
             interspersed,
             long=long,
             notice=notice,
+            shared=shared,
         )
         for p in (canon, *alias_paths):
             _REGISTRY[p] = cmd
@@ -319,7 +346,8 @@ def _convert(p: _Param, raw: str) -> Any:
 def parse_args(cmd: Command, argv: list[str]) -> tuple[dict[str, Any], list[str], bool]:
     """pflag over argv: (keyword values for the flags, positionals, help requested)."""
     params = cmd.params()
-    by_long = {p.opt.long: p for p in params if p.opt and p.opt.long}
+    # every long spelling: `--net` is a hidden second name of `--network`
+    by_long = {d[2:]: p for p in params if p.opt for d in p.opt.decls if d.startswith("--")}
     by_short = {p.opt.short: p for p in params if p.opt and p.opt.short}
     values: dict[str, Any] = {}
     positionals: list[str] = []
@@ -341,11 +369,11 @@ def parse_args(cmd: Command, argv: list[str]) -> tuple[dict[str, Any], list[str]
             break
         if a.startswith("--") and len(a) > 2:
             name, eq, val = a[2:].partition("=")
+            if name == "help":  # even where `--help` is declared (run's, as -h is --hostname)
+                help_req = True
+                continue
             p = by_long.get(name)
             if p is None:
-                if name == "help":
-                    help_req = True
-                    continue
                 raise UsageError(f"unknown flag: --{name}")
             if p.kind == "bool":
                 assign(p, val if eq else "true")
@@ -520,7 +548,11 @@ def flag_usages(params: list[_Param], cols: int) -> str:
     return "".join(out)
 
 
-def help_text(cmd: Command, invoked: tuple[str, ...]) -> str:
+def help_text(
+    cmd: Command, invoked: tuple[str, ...], server_os: Callable[[], str] | None = None
+) -> str:
+    """The help page; `server_os` (asked only when a flag is for one OS) gives the daemon's
+    OS, "" when unknown: like docker, flags for another OS are then left out."""
     import shutil
 
     cols = 80
@@ -531,7 +563,12 @@ def help_text(cmd: Command, invoked: tuple[str, ...]) -> str:
     if cmd.aliases:
         names = [cmd.path, *cmd.aliases]
         out.append("\nAliases:\n  " + ", ".join("docker " + " ".join(n) for n in names) + "\n")
-    usages = flag_usages(cmd.params(), cols - 1)
+    params = cmd.params()
+    if server_os is not None and any(p.opt and p.opt.os_type for p in params):
+        os_name = server_os()
+        if os_name:
+            params = [p for p in params if not (p.opt and p.opt.os_type not in ("", os_name))]
+    usages = flag_usages(params, cols - 1)
     if usages:
         out.append("\nOptions:\n" + usages)
     return "".join(out)

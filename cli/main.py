@@ -217,6 +217,22 @@ def _client_factory(g: _Globals) -> Any:
     return make
 
 
+def _server_os(g: _Globals) -> Any:
+    """The daemon's OS from a ping (its OSType header), "" when it does not answer."""
+
+    def ask() -> str:
+        from cli.api import CLIError
+
+        client = _client_factory(g)()
+        try:
+            client.negotiate()
+        except CLIError:
+            return ""
+        return client.server_headers.get("ostype", "")
+
+    return ask
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one CLI invocation; return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
@@ -244,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             if len(rest) > 1:
                 cmd, invoked, _ = _command.find(rest[1:])
                 if cmd is not None:
-                    out.write(_command.help_text(cmd, invoked))
+                    out.write(_command.help_text(cmd, invoked, _server_os(g)))
                     return 0
             out.write(_GLOBAL_HELP)
             return 0
@@ -257,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         values, positionals, help_req = _command.parse_args(cmd, args)
         if help_req:
-            out.write(_command.help_text(cmd, invoked))
+            out.write(_command.help_text(cmd, invoked, _server_os(g)))
             return 0
         _command.check_args(cmd, invoked, positionals)
     except _command.UsageError as e:

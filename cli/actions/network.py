@@ -213,15 +213,10 @@ def connect(
 ) -> int:
     from urllib.parse import quote
 
-    ipam: dict[str, Any] = {}
-    if ip:
-        ipam["IPv4Address"] = ip
-    if ip6:
-        ipam["IPv6Address"] = ip6
-    if link_local_ips:
-        ipam["LinkLocalIPs"] = link_local_ips
+    from cli.actions._specs import endpoint_ipam
+
     endpoint: dict[str, Any] = {
-        "IPAMConfig": ipam or None,
+        "IPAMConfig": endpoint_ipam(ip, ip6, link_local_ips),
         "Links": links or None,
         "Aliases": aliases or None,
         "DriverOpts": _kv(driver_opts) or None,

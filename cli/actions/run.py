@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from cli._options import Options
 from cli.actions.attach import stream
-from cli.actions.create import ContainerConfig, create_container
+from cli.actions.create import ContainerConfig, attached_streams, create_container, parse_error
 from cli.api import APIError, CLIError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cli.env import Env
 
-__all__ = ["RunOptions", "run", "start_error_status"]
+__all__ = ["ContainerConfig", "RunOptions", "run", "start_error_status"]
 
 
 class RunOptions(Options):
@@ -23,6 +23,7 @@ class RunOptions(Options):
     detach: bool = False
     sig_proxy: bool = True
     detach_keys: str = ""
+    pull: str = "missing"
 
 
 def start_error_status(message: str) -> int:
@@ -38,42 +39,27 @@ def start_error_status(message: str) -> int:
     return 125
 
 
-def _run_error(message: str, status: int = 125) -> CLIError:
-    """An error of run's own, in docker's `docker: ...` layout with its help hint."""
-    return CLIError(f"docker: {message}\n\nRun 'docker run --help' for more information", status)
-
-
 def run(env: Env, opts: RunOptions) -> int:
     """docker run: create, then (attached) attach → wait → start → copy streams, exiting with
     the container's status; detached, start and print the ID. Attached to stdin alone, the ID
     is printed and the status not waited for, as docker does."""
     cfg = opts.config
-    attach = [a.lower() for a in cfg.attach]
-    for a in attach:
-        if a not in ("stdin", "stdout", "stderr"):
-            raise _run_error(
-                f'invalid argument "{a}" for "-a, --attach" flag: valid streams '
-                "are STDIN, STDOUT and STDERR"
-            )
-    if opts.detach and attach:
+    if opts.detach and cfg.attach:
         raise CLIError("conflicting options: cannot specify both --attach and --detach", 1)
-    if opts.detach:
-        std = (False, False, False)
-    elif attach:
-        std = ("stdin" in attach, "stdout" in attach, "stderr" in attach)
-    else:
-        std = (cfg.interactive, True, True)
+    std = (False, False, False) if opts.detach else attached_streams(cfg)
     if cfg.tty and std[0] and not env.stdin_is_tty():
         raise CLIError("the input device is not a TTY", 1)
     try:
-        cid = create_container(env, cfg, std)
+        cid = create_container(env, cfg, std, opts.pull)
+    except ValueError as e:
+        raise parse_error("run", str(e)) from None
     except CLIError as e:
-        raise _run_error(str(e), e.status if e.status != 1 else 125) from None
+        raise parse_error("run", str(e), start_error_status(str(e))) from None
     if opts.detach:
         try:
             env.api.post(f"/containers/{cid}/start")
         except APIError as e:
-            raise _run_error(str(e), start_error_status(e.message)) from None
+            raise parse_error("run", str(e), start_error_status(e.message)) from None
         env.out.write(cid + "\n")
         return 0
     if not std[1] and not std[2]:
@@ -86,9 +72,9 @@ def run(env: Env, opts: RunOptions) -> int:
             tty=cfg.tty,
             std=std,
             detach_keys=opts.detach_keys,
-            wait_condition="removed" if cfg.auto_remove else "next-exit",
+            wait_condition="removed" if cfg.rm else "next-exit",
             start=True,
-            auto_remove=cfg.auto_remove,
+            auto_remove=cfg.rm,
             sig_proxy=opts.sig_proxy,
         )
     except APIError as e:

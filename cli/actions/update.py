@@ -17,13 +17,13 @@ def update(env: Env, containers: list[str], resources: dict[str, Any], restart: 
     """docker update: the flags given (at least one) to each container; names printed as they
     succeed, the daemon's warnings after them, the errors last."""
     body = {k: v for k, v in resources.items() if v is not None}
-    if restart is not None:  # opts.ParseRestartPolicy; the daemon judges the name
-        name, colon, count = restart.partition(":")
-        if colon and not name:
-            raise CLIError("invalid restart policy format: no policy provided before colon")
-        if count and not count.lstrip("+-").isdigit():
-            raise CLIError("invalid restart policy format: maximum retry count must be an integer")
-        body["RestartPolicy"] = {"Name": name, "MaximumRetryCount": int(count or 0)}
+    if restart is not None:
+        from cli.actions._specs import restart_policy
+
+        try:
+            body["RestartPolicy"] = restart_policy(restart)
+        except ValueError as e:
+            raise CLIError(str(e)) from None
     if not body:
         raise CLIError("you must provide one or more flags when using this command")
     warnings: list[str] = []

@@ -14,6 +14,8 @@ __all__ = [
     "filter_opt",
     "filter_value",
     "ram_bytes",
+    "uint16",
+    "uint64",
 ]
 
 FORMAT_TABLE_HELP = (
@@ -93,3 +95,21 @@ def filter_opt(example: str) -> Opt:
         parse=filter_value,
         help=f'Provide filter values (e.g. "{example}")',
     )
+
+
+def _parse_uint(value: str, bits: int) -> int:
+    """strconv.ParseUint(value, 10, bits), with its error texts."""
+    if not value.isdigit() or not value.isascii():
+        raise ValueError(f'strconv.ParseUint: parsing "{value}": invalid syntax')
+    n = int(value)
+    if n >= 1 << bits:
+        raise ValueError(f'strconv.ParseUint: parsing "{value}": value out of range')
+    return n
+
+
+def uint16(value: str) -> int:
+    return _parse_uint(value, 16)
+
+
+def uint64(value: str) -> int:
+    return _parse_uint(value, 64)

@@ -129,222 +129,9 @@ def logs(
     )
 
 
-# -- create / run: docker's containerOptions (the common subset) -------------------------------
+# -- create / run: their common flags are cli.commands._container_flags.container_flags --------
 
-
-def _config(image: str, command: list[str], **kw: object) -> "object":
-    from cli.actions.create import ContainerConfig
-
-    return ContainerConfig(image=image, command=command, **kw)  # type: ignore[arg-type]
-
-
-_L = "list"
-
-
-def _container_flags(
-    *,
-    name: str,
-    env_: list[str],
-    env_file: list[str],
-    label: list[str],
-    label_file: list[str],
-    workdir: str,
-    user: str,
-    hostname: str,
-    entrypoint: str | None,
-    interactive: bool,
-    tty: bool,
-    attach: list[str],
-    restart: str,
-    rm: bool,
-    stop_signal: str,
-    stop_timeout: int | None,
-    init: bool | None,
-    privileged: bool,
-    read_only: bool,
-    cap_add: list[str],
-    cap_drop: list[str],
-    memory: int | None,
-    cpus: int | None,
-    pids_limit: int | None,
-    health_cmd: str,
-    health_interval: int | None,
-    health_timeout: int | None,
-    health_start_period: int | None,
-    health_start_interval: int | None,
-    health_retries: int | None,
-    no_healthcheck: bool,
-    network: str,
-    volume: list[str],
-    log_driver: str,
-    log_opt: list[str],
-    platform: str,
-) -> dict[str, object]:
-    return dict(
-        name=name,
-        env=env_,
-        env_files=env_file,
-        labels=label,
-        label_files=label_file,
-        workdir=workdir,
-        user=user,
-        hostname=hostname,
-        entrypoint=entrypoint,
-        interactive=interactive,
-        tty=tty,
-        attach=attach,
-        restart=restart,
-        auto_remove=rm,
-        stop_signal=stop_signal,
-        stop_timeout=stop_timeout,
-        init=init,
-        privileged=privileged,
-        read_only=read_only,
-        cap_add=cap_add,
-        cap_drop=cap_drop,
-        memory=memory or 0,
-        nano_cpus=cpus or 0,
-        pids_limit=pids_limit or 0,
-        health_cmd=health_cmd,
-        health_interval=health_interval or 0,
-        health_timeout=health_timeout or 0,
-        health_start_period=health_start_period or 0,
-        health_start_interval=health_start_interval or 0,
-        health_retries=health_retries or 0,
-        no_healthcheck=no_healthcheck,
-        network=network,
-        volumes=volume,
-        log_driver=log_driver,
-        log_opts=log_opt,
-        platform=platform,
-    )
-
-
-# The flags of create and run, declared once and shared by both signatures.
-AttachF = Annotated[
-    list[str], Opt("-a", "--attach", metavar=_L, help="Attach to STDIN, STDOUT or STDERR")
-]
-CapAddF = Annotated[list[str], Opt("--cap-add", metavar=_L, help="Add Linux capabilities")]
-CapDropF = Annotated[list[str], Opt("--cap-drop", metavar=_L, help="Drop Linux capabilities")]
-CpusF = Annotated[
-    int | None, Opt("--cpus", metavar="decimal", parse=_parsers.cpus, help="Number of CPUs")
-]
-EntrypointF = Annotated[
-    str | None, Opt("--entrypoint", help="Overwrite the default ENTRYPOINT of the image")
-]
-EnvF = Annotated[list[str], Opt("-e", "--env", metavar=_L, help="Set environment variables")]
-EnvFileF = Annotated[
-    list[str], Opt("--env-file", metavar=_L, help="Read in a file of environment variables")
-]
-HealthCmdF = Annotated[str, Opt("--health-cmd", help="Command to run to check health")]
-HealthIntervalF = Annotated[
-    int | None,
-    Opt(
-        "--health-interval",
-        metavar="duration",
-        parse=_parsers.duration_ns,
-        show_default="0s",
-        help="Time between running the check (ms|s|m|h)",
-    ),
-]
-HealthRetriesF = Annotated[
-    int | None,
-    Opt("--health-retries", metavar="int", help="Consecutive failures needed to report unhealthy"),
-]
-HealthStartIntervalF = Annotated[
-    int | None,
-    Opt(
-        "--health-start-interval",
-        metavar="duration",
-        parse=_parsers.duration_ns,
-        show_default="0s",
-        help="Time between running the check during the start period (ms|s|m|h)",
-    ),
-]
-HealthStartPeriodF = Annotated[
-    int | None,
-    Opt(
-        "--health-start-period",
-        metavar="duration",
-        parse=_parsers.duration_ns,
-        show_default="0s",
-        help="Start period for the container to initialize before starting health-retries "
-        "countdown (ms|s|m|h)",
-    ),
-]
-HealthTimeoutF = Annotated[
-    int | None,
-    Opt(
-        "--health-timeout",
-        metavar="duration",
-        parse=_parsers.duration_ns,
-        show_default="0s",
-        help="Maximum time to allow one check to run (ms|s|m|h)",
-    ),
-]
-HostnameF = Annotated[str, Opt("-h", "--hostname", help="Container host name")]
-InitF = Annotated[
-    bool | None,
-    Opt(
-        "--init", help="Run an init inside the container that forwards signals and reaps processes"
-    ),
-]
-InteractiveF = Annotated[
-    bool, Opt("-i", "--interactive", help="Keep STDIN open even if not attached")
-]
-LabelF = Annotated[list[str], Opt("-l", "--label", metavar=_L, help="Set meta data on a container")]
-LabelFileF = Annotated[
-    list[str], Opt("--label-file", metavar=_L, help="Read in a line delimited file of labels")
-]
-LogDriverF = Annotated[str, Opt("--log-driver", help="Logging driver for the container")]
-LogOptF = Annotated[list[str], Opt("--log-opt", metavar=_L, help="Log driver options")]
-MemoryF = Annotated[
-    int | None,
-    Opt("-m", "--memory", metavar="bytes", parse=_parsers.ram_bytes, help="Memory limit"),
-]
-NameF = Annotated[str, Opt("--name", help="Assign a name to the container")]
-NetworkF = Annotated[
-    str, Opt("--network", metavar="network", help="Connect a container to a network")
-]
-NoHealthcheckF = Annotated[
-    bool, Opt("--no-healthcheck", help="Disable any container-specified HEALTHCHECK")
-]
-PidsLimitF = Annotated[
-    int | None,
-    Opt("--pids-limit", metavar="int", help="Tune container pids limit (set -1 for unlimited)"),
-]
-PlatformF = Annotated[
-    str, Opt("--platform", help="Set platform if server is multi-platform capable")
-]
-PrivilegedF = Annotated[
-    bool, Opt("--privileged", help="Give extended privileges to this container")
-]
-ReadOnlyF = Annotated[
-    bool, Opt("--read-only", help="Mount the container's root filesystem as read only")
-]
-RestartF = Annotated[
-    str,
-    Opt("--restart", show_default='"no"', help="Restart policy to apply when a container exits"),
-]
-RmF = Annotated[
-    bool,
-    Opt(
-        "--rm",
-        help="Automatically remove the container and its associated anonymous volumes when it "
-        "exits",
-    ),
-]
-StopSignalF = Annotated[str, Opt("--stop-signal", help="Signal to stop the container")]
-StopTimeoutF = Annotated[
-    int | None,
-    Opt("--stop-timeout", metavar="int", help="Timeout (in seconds) to stop a container"),
-]
-TtyF = Annotated[bool, Opt("-t", "--tty", help="Allocate a pseudo-TTY")]
-UserF = Annotated[
-    str, Opt("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])")
-]
-VolumeF = Annotated[list[str], Opt("-v", "--volume", metavar=_L, help="Bind mount a volume")]
-WorkdirF = Annotated[str, Opt("-w", "--workdir", help="Working directory inside the container")]
+_SHARED = "cli.commands._container_flags:container_flags"
 
 
 @command(
@@ -354,59 +141,23 @@ WorkdirF = Annotated[str, Opt("-w", "--workdir", help="Working directory inside 
     aliases=("create",),
     min_args=1,
     interspersed=False,
+    shared=_SHARED,
 )
 def create(
     env: Env,
     image: Annotated[str, Arg("IMAGE")],
     command: Annotated[list[str], Arg("[COMMAND] [ARG...]")] = [],  # noqa: B006
-    attach: AttachF = [],  # noqa: B006
-    cap_add: CapAddF = [],  # noqa: B006
-    cap_drop: CapDropF = [],  # noqa: B006
-    cpus: CpusF = None,
-    entrypoint: EntrypointF = None,
-    env_: EnvF = [],  # noqa: B006
-    env_file: EnvFileF = [],  # noqa: B006
-    health_cmd: HealthCmdF = "",
-    health_interval: HealthIntervalF = None,
-    health_retries: HealthRetriesF = None,
-    health_start_interval: HealthStartIntervalF = None,
-    health_start_period: HealthStartPeriodF = None,
-    health_timeout: HealthTimeoutF = None,
-    hostname: HostnameF = "",
-    init: InitF = None,
-    interactive: InteractiveF = False,
-    label: LabelF = [],  # noqa: B006
-    label_file: LabelFileF = [],  # noqa: B006
-    log_driver: LogDriverF = "",
-    log_opt: LogOptF = [],  # noqa: B006
-    memory: MemoryF = None,
-    name: NameF = "",
-    network: NetworkF = "",
-    no_healthcheck: NoHealthcheckF = False,
-    pids_limit: PidsLimitF = None,
-    platform: PlatformF = "",
-    privileged: PrivilegedF = False,
-    read_only: ReadOnlyF = False,
-    restart: RestartF = "",
-    rm: RmF = False,
-    stop_signal: StopSignalF = "",
-    stop_timeout: StopTimeoutF = None,
-    tty: TtyF = False,
-    user: UserF = "",
-    volume: VolumeF = [],  # noqa: B006
-    workdir: WorkdirF = "",
-    quiet: Annotated[bool, Opt("-q", "--quiet", help="Suppress the pull output")] = False,
+    pull: Annotated[
+        str,
+        # sic: docker 28's help has the stray `|`
+        Opt("--pull", help='Pull image before creating ("always", "|missing", "never")'),
+    ] = "missing",
+    **flags: object,
 ) -> int:
     from cli.actions import create as act
 
-    flags = _container_flags(
-        **{
-            k: v
-            for k, v in locals().items()
-            if k not in ("env", "image", "command", "quiet", "act")
-        }
-    )
-    return act.create(env, act.CreateOptions(_config(image, command, **flags), quiet))  # type: ignore[arg-type]
+    config = act.ContainerConfig.of_flags(image, command, flags)
+    return act.create(env, act.CreateOptions(config, pull))
 
 
 @command(
@@ -416,76 +167,31 @@ def create(
     aliases=("run",),
     min_args=1,
     interspersed=False,
+    shared=_SHARED,
 )
 def run(
     env: Env,
     image: Annotated[str, Arg("IMAGE")],
     command: Annotated[list[str], Arg("[COMMAND] [ARG...]")] = [],  # noqa: B006
-    attach: AttachF = [],  # noqa: B006
-    cap_add: CapAddF = [],  # noqa: B006
-    cap_drop: CapDropF = [],  # noqa: B006
-    cpus: CpusF = None,
     detach: Annotated[
         bool, Opt("-d", "--detach", help="Run container in background and print container ID")
     ] = False,
     detach_keys: Annotated[
         str, Opt("--detach-keys", help="Override the key sequence for detaching a container")
     ] = "",
-    entrypoint: EntrypointF = None,
-    env_: EnvF = [],  # noqa: B006
-    env_file: EnvFileF = [],  # noqa: B006
-    health_cmd: HealthCmdF = "",
-    health_interval: HealthIntervalF = None,
-    health_retries: HealthRetriesF = None,
-    health_start_interval: HealthStartIntervalF = None,
-    health_start_period: HealthStartPeriodF = None,
-    health_timeout: HealthTimeoutF = None,
-    hostname: HostnameF = "",
-    init: InitF = None,
-    interactive: InteractiveF = False,
-    label: LabelF = [],  # noqa: B006
-    label_file: LabelFileF = [],  # noqa: B006
-    log_driver: LogDriverF = "",
-    log_opt: LogOptF = [],  # noqa: B006
-    memory: MemoryF = None,
-    name: NameF = "",
-    network: NetworkF = "",
-    no_healthcheck: NoHealthcheckF = False,
-    pids_limit: PidsLimitF = None,
-    platform: PlatformF = "",
-    privileged: PrivilegedF = False,
-    read_only: ReadOnlyF = False,
-    restart: RestartF = "",
-    rm: RmF = False,
+    pull: Annotated[
+        str, Opt("--pull", help='Pull image before running ("always", "missing", "never")')
+    ] = "missing",
     sig_proxy: Annotated[
         bool,
         Opt("--sig-proxy", show_default="true", help="Proxy received signals to the process"),
     ] = True,
-    stop_signal: StopSignalF = "",
-    stop_timeout: StopTimeoutF = None,
-    tty: TtyF = False,
-    user: UserF = "",
-    volume: VolumeF = [],  # noqa: B006
-    workdir: WorkdirF = "",
+    **flags: object,
 ) -> int:
     from cli.actions import run as act
 
-    flags = _container_flags(
-        **{
-            k: v
-            for k, v in locals().items()
-            if k not in ("env", "image", "command", "detach", "detach_keys", "sig_proxy", "act")
-        }
-    )
-    return act.run(
-        env,
-        act.RunOptions(
-            _config(image, command, **flags),
-            detach,
-            sig_proxy,  # type: ignore[arg-type]
-            detach_keys,
-        ),
-    )
+    config = act.ContainerConfig.of_flags(image, command, flags)
+    return act.run(env, act.RunOptions(config, detach, sig_proxy, detach_keys, pull))
 
 
 @command(
@@ -701,10 +407,10 @@ def exec_(
         str, Opt("--detach-keys", help="Override the key sequence for detaching a container")
     ] = "",
     env_: Annotated[
-        list[str], Opt("-e", "--env", metavar=_L, help="Set environment variables")
+        list[str], Opt("-e", "--env", metavar="list", help="Set environment variables")
     ] = [],  # noqa: B006
     env_file: Annotated[
-        list[str], Opt("--env-file", metavar=_L, help="Read in a file of environment variables")
+        list[str], Opt("--env-file", metavar="list", help="Read in a file of environment variables")
     ] = [],  # noqa: B006
     interactive: Annotated[
         bool, Opt("-i", "--interactive", help="Keep STDIN open even if not attached")
@@ -854,7 +560,12 @@ def commit(
     ] = "",
     change: Annotated[
         list[str],
-        Opt("-c", "--change", metavar=_L, help="Apply Dockerfile instruction to the created image"),
+        Opt(
+            "-c",
+            "--change",
+            metavar="list",
+            help="Apply Dockerfile instruction to the created image",
+        ),
     ] = [],  # noqa: B006
     message: Annotated[str, Opt("-m", "--message", help="Commit message")] = "",
     pause: Annotated[
@@ -908,17 +619,6 @@ def stats(
     return act.stats(env, act.StatsOptions(containers, all, no_stream, no_trunc, format))
 
 
-def _uint16(value: str) -> int:
-    """pflag's Uint16 flag: the strconv error of a value that is not one."""
-    try:
-        n = int(value, 10)
-    except ValueError:
-        raise ValueError(f'strconv.ParseUint: parsing "{value}": invalid syntax') from None
-    if not 0 <= n < 1 << 16:
-        raise ValueError(f'strconv.ParseUint: parsing "{value}": value out of range')
-    return n
-
-
 _CPU_HELP = "Limit CPU CFS (Completely Fair Scheduler) "
 _I = "int"
 
@@ -938,7 +638,7 @@ def update(
         Opt(
             "--blkio-weight",
             metavar="uint16",
-            parse=_uint16,
+            parse=_parsers.uint16,
             show_default="0",
             help="Block IO (relative weight), between 10 and 1000, or 0 to disable",
         ),
@@ -960,14 +660,20 @@ def update(
     cpu_shares: Annotated[
         int | None, Opt("-c", "--cpu-shares", metavar=_I, help="CPU shares (relative weight)")
     ] = None,
-    cpus: CpusF = None,
+    cpus: Annotated[
+        int | None,
+        Opt("--cpus", metavar="decimal", parse=_parsers.cpus, help="Number of CPUs"),
+    ] = None,
     cpuset_cpus: Annotated[
         str | None, Opt("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
     ] = None,
     cpuset_mems: Annotated[
         str | None, Opt("--cpuset-mems", help="MEMs in which to allow execution (0-3, 0,1)")
     ] = None,
-    memory: MemoryF = None,
+    memory: Annotated[
+        int | None,
+        Opt("-m", "--memory", metavar="bytes", parse=_parsers.ram_bytes, help="Memory limit"),
+    ] = None,
     memory_reservation: Annotated[
         int | None,
         Opt(
@@ -986,7 +692,10 @@ def update(
             help="Swap limit equal to memory plus swap: -1 to enable unlimited swap",
         ),
     ] = None,
-    pids_limit: PidsLimitF = None,
+    pids_limit: Annotated[
+        int | None,
+        Opt("--pids-limit", metavar=_I, help="Tune container pids limit (set -1 for unlimited)"),
+    ] = None,
     restart: Annotated[
         str | None, Opt("--restart", help="Restart policy to apply when a container exits")
     ] = None,

@@ -147,7 +147,7 @@ def test_run_detached_builds_docker_create_body() -> None:
         command=["sleep", "1"],
         name="web",
         env=["A=1"],
-        labels=["k=v", "flag"],
+        label=["k=v", "flag"],
         workdir="/w",
         user="1:2",
         hostname="h",
@@ -161,7 +161,7 @@ def test_run_detached_builds_docker_create_body() -> None:
         cap_add=["NET_ADMIN"],
         cap_drop=["ALL"],
         memory=512 << 20,
-        nano_cpus=1_500_000_000,
+        cpus=1_500_000_000,
         pids_limit=10,
         health_cmd="true",
         health_interval=30_000_000_000,
@@ -182,7 +182,7 @@ def test_run_detached_builds_docker_create_body() -> None:
     host = body["HostConfig"]
     assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
     assert host["Init"] is True and host["Privileged"] and host["ReadonlyRootfs"]
-    assert host["CapAdd"] == ["NET_ADMIN"] and host["CapDrop"] == ["ALL"]
+    assert host["CapAdd"] == ["CAP_NET_ADMIN"] and host["CapDrop"] == ["ALL"]
     assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (512 << 20, 1_500_000_000, 10)
     assert api.calls[1][:2] == ("POST", "/containers/abc/start")
 
@@ -193,7 +193,7 @@ def test_run_errors_like_docker() -> None:
         run_act.run(
             env,
             run_act.RunOptions(
-                create_act.ContainerConfig(image="x", auto_remove=True, restart="always"),
+                create_act.ContainerConfig(image="x", rm=True, restart="always"),
                 detach=True,
             ),
         )
