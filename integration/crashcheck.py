@@ -4,8 +4,9 @@ chosen point, and check that the restart repaired whatever the kill cut short.
 A kill point is "after N finished operations, then D seconds into the next one": counting
 finished CLI calls lands the kill between requests, the delay lands it inside one. What the
 checks verify does not depend on where it landed:
-- containers: every one listed inspects; containerd holds none the daemon does not list; no
-  record (endpoint, layer hold) or directory is left of a container that is gone;
+- containers: every one listed inspects; containerd holds none the daemon does not list, and
+  no shim process runs without a task; no record (endpoint, layer hold) or directory is left
+  of a container that is gone;
 - files: nothing mounted under the data root, the image store's tmp/ empty, and the layer
   dirs, layer links and config blobs on disk exactly the ones the metadata references, every
   layer an image or a container needs present;
@@ -25,7 +26,7 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +38,15 @@ from .netutil import in_ns
 
 @dataclass(frozen=True, slots=True)
 class KillPoint:
-    """Where the kill lands: after `after` operations finished, `delay` seconds later."""
+    """Where the kill lands: after `after` operations finished, `delay` seconds later, and
+    then as soon as `when` holds (a state too short-lived for a delay to hit)."""
 
     after: int
     delay: float = 0.0
+    when: Callable[[], bool] | None = None
 
     def __str__(self) -> str:
-        return f"{self.after}+{self.delay}s"
+        return f"{self.after}+{self.delay}s" + (f"+{self.when.__name__}" if self.when else "")
 
 
 def kill_during(
@@ -68,6 +71,10 @@ def kill_during(
         worker.join(0.005)
     assert worker.is_alive(), f"the work ran out before the kill point {point}"
     time.sleep(point.delay)
+    deadline = time.monotonic() + 30
+    while point.when is not None and not point.when():
+        assert time.monotonic() < deadline and worker.is_alive(), f"{point} never held"
+        time.sleep(0.001)
     finished = list(done)
     d.kill9()
     stop.set()
@@ -98,6 +105,32 @@ def containerd_ids(d: Daemon) -> set[str]:
     return set(listing.stdout.decode().split())
 
 
+def containerd_tasks(d: Daemon) -> set[str]:
+    sock = d.exec_root / "containerd" / "containerd.sock"
+    listing = subprocess.run(
+        ["ctr", "-a", str(sock), "-n", "dockerpy", "tasks", "ls", "-q"],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    return set(listing.stdout.decode().split())
+
+
+def shim_ids(d: Daemon) -> set[str]:
+    """The task IDs of the shim processes serving this daemon's containerd."""
+    address = str(d.exec_root / "containerd" / "containerd.sock")
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        flags = dict(zip(argv[1::2], argv[2::2], strict=False))
+        if "containerd-shim" in argv[0] and flags.get("-address") == address:
+            found.add(flags.get("-id", ""))
+    return found
+
+
 def _db_rows(d: Daemon, sql: str) -> list[tuple]:
     """Rows of the daemon's metadata database, read-only (WAL lets the daemon go on)."""
     uri = f"file:{d.data_root / 'dockerpy.db'}?mode=ro"
@@ -111,8 +144,12 @@ def check_containers(d: Daemon) -> list[str]:
     listed = ids(d, "ps", "-aq", "--no-trunc")
     for info in inspect(d, "inspect", *listed) if listed else []:
         assert info["Id"] in listed
-        assert info["State"]["Status"] in ("created", "running", "exited"), info["State"]
+        assert info["State"]["Status"] in ("created", "running", "paused", "exited"), info["State"]
     assert containerd_ids(d) <= set(listed)
+    tasks = containerd_tasks(d)
+    assert shim_ids(d) <= tasks, "shim processes without a task"
+    runc = Path("/run/containerd/runc/dockerpy")  # machine-wide (notes trap 8): ours by ID
+    assert {p.name for p in runc.iterdir()} & set(listed) <= tasks if runc.exists() else True
     referring = _db_rows(d, "SELECT container_id FROM endpoints")
     referring += _db_rows(d, "SELECT holder FROM layer_holds")
     assert {cid for (cid,) in referring} <= set(listed), "records of removed containers"

@@ -29,7 +29,7 @@ from ..graphdriver import VFS
 from ..images import ImageStore
 from ..images.store import MAX_LAYER_DEPTH
 from ..networks.dns import resolv_conf as embedded_dns_resolv_conf
-from ..runtime import ContainerdRuntime, create_fifos
+from ..runtime import ContainerdRuntime, create_fifos, free_stale_fifos
 from ..runtime.types import ExitStatus, Mount
 from ..store import Database
 from ..store.containers import ContainerRows
@@ -778,13 +778,18 @@ class ContainerService:
         return warnings
 
     @uninterruptible
-    async def pause(self, ref: str) -> None:
+    async def pause(self, ref: str, by_daemon: bool = False) -> None:
+        """`by_daemon`: frozen for the daemon's own work (commit), which unpauses it after;
+        that is recorded before the freeze, so a restart after a kill resumes it."""
         c = self.get(ref)
         async with self._lock(c.id):
             if c.state.status == "paused":
                 raise errdefs.Conflict(f"Container {c.id} is already paused")
             if c.state.status != "running":
                 raise errdefs.Conflict(f"Container {c.id} is not running")
+            c.paused_by_daemon = by_daemon
+            if by_daemon:
+                self._save(c)
             await self._runtime.pause(c.id)
             c.state.status = "paused"
             self._save(c)
@@ -798,6 +803,7 @@ class ContainerService:
                 raise errdefs.Conflict(f"Container {c.id} is not paused")
             await self._runtime.resume(c.id)
             c.state.status = "running"
+            c.paused_by_daemon = False
             self._save(c)
         self._event(c, "unpause")
 
@@ -1138,7 +1144,9 @@ class ContainerService:
             self._by_id[c.id] = c
             self._by_name[c.name] = c.id
         await self._forget_orphans()
+        await asyncio.to_thread(free_stale_fifos, self._fifo_root)  # before tasks are asked
         tasks = {t.id: t for t in await self._runtime.list_tasks()}
+        await self._runtime.reap_orphan_shims(tasks)
         for c in list(self._by_id.values()):
             await self._reconcile(c, tasks.get(c.id))
         for orphan in set(tasks) - set(self._by_id):
@@ -1221,6 +1229,13 @@ class ContainerService:
         self._volumes.restore(c.id, c.mount_points)
         c.state.status = "paused" if task.status == "paused" else "running"
         c.state.pid = task.pid
+        if c.paused_by_daemon:  # its commit died with the daemon that paused it
+            if c.state.status == "paused":
+                await self._runtime.resume(c.id)
+                c.state.status = "running"
+                self._event(c, "unpause")
+            c.paused_by_daemon = False
+            self._save(c)
         exit_wait = asyncio.ensure_future(self._runtime.wait(c.id))
         live.monitor = asyncio.create_task(self._monitor(c, live, exit_wait))
         self._watch_health(c, live)

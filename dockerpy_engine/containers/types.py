@@ -103,6 +103,7 @@ class Container:
     manually_stopped: bool = False  # stop/kill by the user: restart policies stand down
     mount_points: list[dict[str, Any]] = field(default_factory=list)  # volumes/mounts.py
     driver: str = "overlay2"  # the storage driver it was created under (graphdriver.py)
+    paused_by_daemon: bool = False  # frozen for a commit: a daemon killed meanwhile resumes it
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)

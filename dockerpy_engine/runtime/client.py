@@ -27,6 +27,7 @@ from google.protobuf.message import Message
 
 from dockerpy_engine import errdefs
 
+from . import shims
 from ._errors import grpc_errors, translate
 
 # Imported for their side effect: they register the event and cgroup metrics messages in the
@@ -344,6 +345,11 @@ class ContainerdRuntime:
         except errdefs.NotFound:
             return None
         return _task_info(resp.process)
+
+    async def reap_orphan_shims(self, tasks: Iterable[str]) -> list[str]:
+        """Reap the shims of this namespace no task of `tasks` owns (shims.py): what a
+        daemon killed inside Tasks.Create leaves. Call at start, before any create."""
+        return await asyncio.to_thread(shims.reap_orphans, self.address, self.namespace, tasks)
 
     async def list_tasks(self) -> list[TaskInfo]:
         """Every task of the namespace (what survived a daemon restart, for instance)."""

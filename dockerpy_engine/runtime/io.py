@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,28 @@ def create_fifos(directory: Path, stdin: bool, terminal: bool, name: str = "init
         stderr="" if terminal else fifo("stderr"),
         terminal=terminal,
     )
+
+
+def free_stale_fifos(root: Path) -> None:
+    """At start, before any task is looked at: let go of a shim a killed daemon left stuck.
+
+    The shim opens an output FIFO O_WRONLY without O_NONBLOCK (trap 1). A daemon killed after
+    it made a process's FIFOs and before the shim's open returned leaves nobody to read them:
+    the shim blocks for good with its task service locked, and every State or Delete of that
+    task times out. Opening each FIFO under `root/<container>/` O_RDWR|O_NONBLOCK (which never
+    blocks) lets such an open return; then it is closed, reading nothing, so a live task's
+    output waits for the reattach as before. An exec's FIFOs are unlinked too: no exec outlives
+    the daemon that started it, only the init process's are opened again.
+    """
+    for path in root.glob("*/*"):
+        try:
+            if not stat.S_ISFIFO(path.lstat().st_mode):
+                continue
+            os.close(os.open(path, os.O_RDWR | os.O_NONBLOCK))
+            if not path.name.startswith("init-"):
+                path.unlink()
+        except OSError:
+            continue
 
 
 def remove_fifos(io: TaskIO) -> None:
