@@ -55,6 +55,7 @@ class Opt:
 
     __slots__ = (
         "decls",
+        "experimental",
         "help",
         "hidden",
         "long",
@@ -74,6 +75,7 @@ class Opt:
         parse: Callable[[str], Any] | None = None,
         show_default: str | None = None,
         os_type: str = "",
+        experimental: bool = False,
     ) -> None:
         self.decls = decls
         self.short = next((d[1:] for d in decls if len(d) == 2 and d[0] == "-"), "")
@@ -85,6 +87,7 @@ class Opt:
         self.show_default = show_default
         # docker's "ostype" annotation: help leaves the flag out when the daemon runs another OS
         self.os_type = os_type
+        self.experimental = experimental  # shown only by a daemon with experimental features
 
 
 class Arg:
@@ -177,9 +180,10 @@ class Command:
         return self._params
 
     def display(self, invoked: tuple[str, ...]) -> str:
-        """The path shown in Usage: top-level shortcuts keep their own name."""
-        if len(invoked) == 1 and invoked != self.path[:1] and (invoked in self.aliases):
-            return invoked[0]
+        """The path shown in Usage: top-level shortcuts keep their own name, and so does the
+        same command in another group (`builder build` is docker's own command)."""
+        if invoked in self.aliases and (len(invoked) == 1 or invoked[0] != self.path[0]):
+            return " ".join(invoked)
         return " ".join(self.path)
 
 
@@ -343,15 +347,19 @@ def _convert(p: _Param, raw: str) -> Any:
     return raw
 
 
-def parse_args(cmd: Command, argv: list[str]) -> tuple[dict[str, Any], list[str], bool]:
-    """pflag over argv: (keyword values for the flags, positionals, help requested)."""
+HELP_SHORTHAND_NOTICE = "Flag shorthand -h has been deprecated, use --help\n"
+
+
+def parse_args(cmd: Command, argv: list[str]) -> tuple[dict[str, Any], list[str], str]:
+    """pflag over argv: (keyword values for the flags, positionals, the help flag given:
+    "--help", "-h" (which docker 28 answers with HELP_SHORTHAND_NOTICE first) or "")."""
     params = cmd.params()
     # every long spelling: `--net` is a hidden second name of `--network`
     by_long = {d[2:]: p for p in params if p.opt for d in p.opt.decls if d.startswith("--")}
     by_short = {p.opt.short: p for p in params if p.opt and p.opt.short}
     values: dict[str, Any] = {}
     positionals: list[str] = []
-    help_req = False
+    help_req = ""
 
     def assign(p: _Param, raw: str) -> None:
         v = _convert(p, raw)
@@ -370,7 +378,7 @@ def parse_args(cmd: Command, argv: list[str]) -> tuple[dict[str, Any], list[str]
         if a.startswith("--") and len(a) > 2:
             name, eq, val = a[2:].partition("=")
             if name == "help":  # even where `--help` is declared (run's, as -h is --hostname)
-                help_req = True
+                help_req = help_req or "--help"
                 continue
             p = by_long.get(name)
             if p is None:
@@ -393,7 +401,7 @@ def parse_args(cmd: Command, argv: list[str]) -> tuple[dict[str, Any], list[str]
                 p = by_short.get(c)
                 if p is None:
                     if c == "h" and "h" not in by_short:
-                        help_req = True
+                        help_req = help_req or "-h"
                         j += 1
                         continue
                     raise UsageError(f"unknown shorthand flag: '{c}' in -{shorts}")
@@ -548,26 +556,44 @@ def flag_usages(params: list[_Param], cols: int) -> str:
     return "".join(out)
 
 
-def help_text(
-    cmd: Command, invoked: tuple[str, ...], server_os: Callable[[], str] | None = None
-) -> str:
-    """The help page; `server_os` (asked only when a flag is for one OS) gives the daemon's
-    OS, "" when unknown: like docker, flags for another OS are then left out."""
-    import shutil
-
-    cols = 80
+def terminal_columns() -> int:
+    """The width help is wrapped to: the terminal's when stdin is one, else 80 (cobra's)."""
     if sys.stdin.isatty():
-        cols = shutil.get_terminal_size((80, 24)).columns
+        import shutil
+
+        return shutil.get_terminal_size((80, 24)).columns
+    return 80
+
+
+def help_text(
+    cmd: Command,
+    invoked: tuple[str, ...],
+    server: Callable[[], dict[str, str]] | None = None,
+) -> str:
+    """The help page; `server` (asked only when a flag depends on the daemon) gives the
+    daemon's ping headers, {} when it does not answer. As docker's, the page leaves out the
+    flags for another OS than the daemon's (when known) and the experimental ones unless
+    the daemon has experimental features."""
+    cols = terminal_columns()
     usage = f"Usage:  docker {cmd.display(invoked)} {cmd.usage}".rstrip()
     out = [f"{usage}\n\n{cmd.long or cmd.short}\n"]
     if cmd.aliases:
         names = [cmd.path, *cmd.aliases]
         out.append("\nAliases:\n  " + ", ".join("docker " + " ".join(n) for n in names) + "\n")
     params = cmd.params()
-    if server_os is not None and any(p.opt and p.opt.os_type for p in params):
-        os_name = server_os()
-        if os_name:
-            params = [p for p in params if not (p.opt and p.opt.os_type not in ("", os_name))]
+    if server is not None and any(p.opt and (p.opt.os_type or p.opt.experimental) for p in params):
+        headers = server()
+        os_name = headers.get("ostype", "")
+        experimental = headers.get("docker-experimental") == "true"
+        params = [
+            p
+            for p in params
+            if not p.opt
+            or not (
+                (os_name and p.opt.os_type not in ("", os_name))
+                or (p.opt.experimental and not experimental)
+            )
+        ]
     usages = flag_usages(params, cols - 1)
     if usages:
         out.append("\nOptions:\n" + usages)

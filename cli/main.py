@@ -48,26 +48,48 @@ _FIRST_WORDS = {
     "network": "network",
 }
 
-_GLOBAL_HELP = """
-Usage:  docker [OPTIONS] COMMAND
 
-A self-sufficient runtime for containers
+def _global_help(g: _Globals, out: Any) -> int:
+    from cli import _help
+    from cli.env import config_dir
 
-Global Options:
-      --config string      Location of client config files
-  -c, --context string     Name of the context to use to connect to the daemon
-  -D, --debug              Enable debug mode
-  -H, --host list          Daemon socket to connect to
-  -l, --log-level string   Set the logging level ("debug", "info", "warn", "error", "fatal")
-      --tls                Use TLS; implied by --tlsverify
-      --tlscacert string   Trust certs signed only by this CA
-      --tlscert string     Path to TLS certificate file
-      --tlskey string      Path to TLS key file
-      --tlsverify          Use TLS and verify the remote
-  -v, --version            Print version information and quit
+    _load_commands()
+    out.write(_help.global_help(config_dir(g.config)))
+    return 0
 
-Run 'docker COMMAND --help' for more information on a command.
-"""
+
+def _group(group: str, rest: list[str], out: Any, err: Any) -> int:
+    """A management command without a known subcommand: its help (on stderr when nothing
+    followed it, as docker does), or docker's errors."""
+    from cli import _help
+
+    _load_commands()
+    if group == "builder":
+        from cli.commands.build import LEGACY_NOTICE
+
+        err.write(LEGACY_NOTICE)
+    if not rest:
+        err.write(_help.group_help(group))
+        return 0
+    if rest[0] in ("-h", "--help"):
+        if rest[0] == "-h":
+            out.write(_command.HELP_SHORTHAND_NOTICE)
+        out.write(_help.group_help(group))
+        return 0
+    if rest[0].startswith("-"):
+        flag = rest[0].partition("=")[0]
+        what = (
+            f"unknown flag: {flag}"
+            if flag.startswith("--")
+            else (f"unknown shorthand flag: '{flag[1:2]}' in {flag}")
+        )
+        err.write(
+            f"{what}\n\nUsage:  docker {group} COMMAND\n\n"
+            f"Run 'docker {group} --help' for more information\n"
+        )
+        return 125
+    err.write(_help.group_usage_error(group, rest))
+    return 1
 
 
 def _load_commands(words: list[str] | None = None) -> None:
@@ -146,6 +168,8 @@ def _parse_globals(argv: list[str]) -> tuple[_Globals, list[str], bool]:
             break
         name, eq, val = a.partition("=")
         if name in ("-h", "--help"):
+            if name == "-h":  # docker 28 says so on stderr here, on stdout after a command
+                sys.stderr.write(_command.HELP_SHORTHAND_NOTICE)
             return g, argv[i + 1 :], True
         if name in _GLOBAL_BOOL:
             setattr(g, _GLOBAL_BOOL[name], val.lower() not in ("false", "0") if eq else True)
@@ -217,18 +241,18 @@ def _client_factory(g: _Globals) -> Any:
     return make
 
 
-def _server_os(g: _Globals) -> Any:
-    """The daemon's OS from a ping (its OSType header), "" when it does not answer."""
+def _server(g: _Globals) -> Any:
+    """The daemon's ping headers (OSType, Docker-Experimental...), {} when it does not answer."""
 
-    def ask() -> str:
+    def ask() -> dict[str, str]:
         from cli.api import CLIError
 
         client = _client_factory(g)()
         try:
             client.negotiate()
         except CLIError:
-            return ""
-        return client.server_headers.get("ostype", "")
+            return {}
+        return client.server_headers
 
     return ask
 
@@ -250,20 +274,25 @@ def main(argv: list[str] | None = None) -> int:
         out.write(client_version_line() + "\n")
         return 0
     if want_help or not rest:
-        out.write(_GLOBAL_HELP)
-        return 0
+        return _global_help(g, out)
     _load_commands(rest)
     cmd, invoked, args = _command.find(rest)
     if cmd is None:
+        from cli import _help
+
         word = rest[0]
         if word == "help":
             if len(rest) > 1:
                 cmd, invoked, _ = _command.find(rest[1:])
                 if cmd is not None:
-                    out.write(_command.help_text(cmd, invoked, _server_os(g)))
+                    out.write(_command.help_text(cmd, invoked, _server(g)))
                     return 0
-            out.write(_GLOBAL_HELP)
-            return 0
+                if rest[1] in _help.GROUPS:
+                    out.write(_help.group_help(rest[1]))
+                    return 0
+            return _global_help(g, out)
+        if word in _help.GROUPS:
+            return _group(word, rest[1:], out, err)
         err.write(
             f"docker: unknown command: docker {word}\n\nRun 'docker --help' for more information\n"
         )
@@ -273,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         values, positionals, help_req = _command.parse_args(cmd, args)
         if help_req:
-            out.write(_command.help_text(cmd, invoked, _server_os(g)))
+            if help_req == "-h":
+                out.write(_command.HELP_SHORTHAND_NOTICE)
+            out.write(_command.help_text(cmd, invoked, _server(g)))
             return 0
         _command.check_args(cmd, invoked, positionals)
     except _command.UsageError as e:

@@ -20,6 +20,7 @@ __all__ = [
     "indent_json",
     "is_terminal",
     "natural_key",
+    "platform_param",
     "print_json_messages",
     "print_reclaimed",
     "render",
@@ -36,6 +37,21 @@ def filters_param(filters: list[str]) -> str | None:
         if not eq:
             raise CLIError("bad format of filter (expected name=value)", 125)
         doc.setdefault(key.strip().lower(), {})[value.strip()] = True
+    return _json.dumps(doc, compact=True)
+
+
+def platform_param(value: str) -> str | None:
+    """`os[/arch[/variant]]` as the API's `platform` parameter: an OCI platform in JSON, as
+    the docker client encodes it (None when not given)."""
+    if not value:
+        return None
+    parts = value.split("/")
+    doc = {}
+    if len(parts) > 1:
+        doc["architecture"] = parts[1]
+    doc["os"] = parts[0]
+    if len(parts) > 2:
+        doc["variant"] = parts[2]
     return _json.dumps(doc, compact=True)
 
 

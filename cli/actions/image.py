@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 
-from cli import _json
 from cli._options import Options
 from cli.actions._common import (
     confirm,
     filters_param,
+    platform_param,
     print_json_messages,
     print_reclaimed,
     render,
@@ -91,11 +91,21 @@ def tag(env: Env, source: str, target: str) -> int:
     return 0
 
 
-def rmi(env: Env, images_: list[str], force: bool = False, no_prune: bool = False) -> int:
+def rmi(
+    env: Env,
+    images_: list[str],
+    force: bool = False,
+    no_prune: bool = False,
+    platforms: Sequence[str] = (),
+) -> int:
     """docker rmi: `Untagged:`/`Deleted:` lines per image; errors reported, then exit 1."""
     from urllib.parse import quote
 
-    params = {"force": "1" if force else None, "noprune": "1" if no_prune else None}
+    params = {
+        "force": "1" if force else None,
+        "noprune": "1" if no_prune else None,
+        "platforms": [platform_param(p) for p in platforms] or None,
+    }
     failed = False
     for ref in images_:
         try:
@@ -174,7 +184,7 @@ def import_(env: Env, opts: ImportOptions) -> int:
     return 0
 
 
-def load(env: Env, input_path: str = "", quiet: bool = False) -> int:
+def load(env: Env, input_path: str = "", quiet: bool = False, platform: str = "") -> int:
     """docker load: the tarball (-i or stdin) to POST /images/load; prints `Loaded image: ...`."""
     if input_path:
         try:
@@ -185,7 +195,10 @@ def load(env: Env, input_path: str = "", quiet: bool = False) -> int:
         if env.stdin_is_tty():
             raise CLIError("requested load from stdin, but stdin is empty", 1)
         f = env.stdin
-    params = {"quiet": "1" if quiet or not env.stdout_is_tty() else "0"}
+    params = {
+        "quiet": "1" if quiet or not env.stdout_is_tty() else "0",
+        "platform": platform_param(platform),
+    }
     try:
         resp = env.api.request(
             "POST",
@@ -261,25 +274,13 @@ def push(env: Env, ref: str, all_tags: bool, quiet: bool, platform: str) -> int:
 
     named = _parse(ref, all_tags, quiet, env)
     params = {"tag": named.tag or None}
-    if platform:
-        params["platform"] = _json.dumps(_platform(platform), compact=True)
+    params["platform"] = platform_param(platform)
     headers = registry_auth_header(env, named.index_key)
     path = f"/images/{quote(named.name, safe='')}/push"
     _progress(env, env.api.request("POST", path, params, headers=headers), quiet)
     if quiet:
         env.out.write(f"{named}\n")
     return 0
-
-
-def _platform(value: str) -> dict[str, str]:
-    """`os[/arch[/variant]]` as an OCI platform object."""
-    parts = value.split("/")
-    doc = {"os": parts[0]}
-    if len(parts) > 1:
-        doc["architecture"] = parts[1]
-    if len(parts) > 2:
-        doc["variant"] = parts[2]
-    return doc
 
 
 def save(env: Env, images_: list[str], output: str, platform: str) -> int:
@@ -290,8 +291,7 @@ def save(env: Env, images_: list[str], output: str, platform: str) -> int:
     if output:
         check_output_path(output, "failed to save image")
     params: dict[str, Any] = {"names": images_}
-    if platform:
-        params["platform"] = _json.dumps(_platform(platform), compact=True)
+    params["platform"] = platform_param(platform)
     resp = env.api.request("GET", "/images/get", params)
     try:
         write_output(env, resp.chunks(), output)
@@ -351,7 +351,7 @@ def history(
 
     from cli.actions._contexts import HistoryContext
 
-    params = {"platform": _json.dumps(_platform(platform)) if platform else None}
+    params = {"platform": platform_param(platform)}
     items = env.api.get(f"/images/{quote(image, safe='')}/history", params) or []
     if quiet:
         fmt = "{{.ID}}"

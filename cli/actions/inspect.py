@@ -10,6 +10,8 @@ from cli.api import APIError, CLIError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cli.env import Env
 
 __all__ = ["InspectOptions", "inspect"]
@@ -22,6 +24,7 @@ class InspectOptions(Options):
     format: str = ""
     size: bool = False
     type: str = ""  # "" (any), container, image; the management commands fix it
+    platform: str = ""  # image inspect --platform
 
 
 _TYPE_PATHS = {
@@ -74,7 +77,13 @@ def inspect(env: Env, opts: InspectOptions) -> int:
 def _inspect_one(env: Env, ref: str, opts: InspectOptions) -> tuple[bytes | None, str]:
     types = [opts.type] if opts.type else ["container", "image", "network", "volume"]
     for t in types:
-        params = {"size": "1"} if (t == "container" and opts.size) else None
+        params: dict[str, Any] = {}
+        if t == "container" and opts.size:
+            params["size"] = "1"
+        if t == "image" and opts.platform:
+            from cli.actions._common import platform_param
+
+            params["platform"] = platform_param(opts.platform)
         try:
             return env.api.get_raw(_TYPE_PATHS[t].format(quote(ref)), params), ""
         except APIError as e:

@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["VOLUME_HEADERS", "VolumeContext", "create", "ls", "prune", "rm"]
+__all__ = ["VOLUME_HEADERS", "VolumeContext", "create", "ls", "prune", "rm", "update"]
 
 VOLUME_HEADERS = {
     "Name": "VOLUME NAME",
@@ -129,3 +129,21 @@ def prune_volumes(env: Env, all_: bool, filters: list[str]) -> tuple[list[str], 
     flt = [*filters, "all=true"] if all_ else list(filters)
     report = env.api.post("/volumes/prune", {"filters": filters_param(flt)}) or {}
     return list(report.get("VolumesDeleted") or []), int(report.get("SpaceReclaimed") or 0)
+
+
+def update(env: Env, name: str, availability: str) -> int:
+    """docker volume update: only swarm's cluster volumes can change (their availability),
+    and this daemon has none, so it ends with docker's refusal after the lookup."""
+    from urllib.parse import quote
+
+    from cli.api import CLIError
+
+    volume = env.api.get(f"/volumes/{quote(name, safe='')}") or {}
+    if not volume.get("ClusterVolume"):
+        raise CLIError("can only update cluster volumes")
+    spec = dict(volume["ClusterVolume"].get("Spec") or {}, Availability=availability)
+    version = (volume["ClusterVolume"].get("Version") or {}).get("Index", 0)
+    env.api.request(
+        "PUT", f"/volumes/{quote(name, safe='')}", {"version": version}, json_body={"Spec": spec}
+    ).close()
+    return 0

@@ -4,7 +4,7 @@ from cli._command import Annotated, Arg, Opt, command
 from cli.commands import _parsers
 from cli.env import Env
 
-_DEPRECATED = (
+LEGACY_NOTICE = (
     "DEPRECATED: The legacy builder is deprecated and will be removed in a future release.\n"
     "            Install the buildx component to build images with BuildKit:\n"
     "            https://docs.docker.com/go/buildx/\n\n"
@@ -22,7 +22,7 @@ def _bytes(value: str) -> int:
     aliases=("build", "builder build"),
     min_args=1,
     max_args=1,
-    notice=_DEPRECATED,
+    notice=LEGACY_NOTICE,
 )
 def build(
     env: Env,
@@ -119,7 +119,12 @@ def build(
         int, Opt("--shm-size", metavar="bytes", parse=_bytes, help='Size of "/dev/shm"')
     ] = 0,
     squash: Annotated[
-        bool, Opt("--squash", help="Squash newly built layers into a single new layer")
+        bool,
+        Opt(
+            "--squash",
+            experimental=True,
+            help="Squash newly built layers into a single new layer",
+        ),
     ] = False,
     tag: Annotated[
         list[str],
@@ -169,7 +174,7 @@ def build(
     )
 
 
-@command("builder prune", "Remove build cache", usage="", max_args=0, notice=_DEPRECATED)
+@command("builder prune", "Remove build cache", usage="", max_args=0, notice=LEGACY_NOTICE)
 def builder_prune(
     env: Env,
     all: Annotated[

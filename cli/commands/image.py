@@ -51,10 +51,20 @@ def image_inspect(
     env: Env,
     images_: Annotated[list[str], Arg("IMAGE")],
     format: Annotated[str, Opt("-f", "--format", help=_parsers.FORMAT_HELP)] = "",
+    platform: Annotated[
+        str,
+        Opt(
+            "--platform",
+            help="Inspect a specific platform of the multi-platform image.\n"
+            "If the image or the server is not multi-platform capable, the command will "
+            "error out if the platform does not match.\n"
+            "'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)",
+        ),
+    ] = "",
 ) -> int:
     from cli.actions import inspect as act
 
-    return act.inspect(env, act.InspectOptions(images_, format, False, "image"))
+    return act.inspect(env, act.InspectOptions(images_, format, False, "image", platform))
 
 
 @command(
@@ -87,10 +97,20 @@ def rmi(
     images_: Annotated[list[str], Arg("IMAGE")],
     force: Annotated[bool, Opt("-f", "--force", help="Force removal of the image")] = False,
     no_prune: Annotated[bool, Opt("--no-prune", help="Do not delete untagged parents")] = False,
+    platform: Annotated[
+        list[str],
+        Opt(
+            "--platform",
+            metavar="strings",
+            help='Remove only the given platform variant. Formatted as "os[/arch[/variant]]" '
+            '(e.g., "linux/amd64")',
+        ),
+    ] = [],  # noqa: B006
 ) -> int:
     from cli.actions import image as act
 
-    return act.rmi(env, images_, force, no_prune)
+    platforms = [p for value in platform for p in value.split(",") if p]  # a StringSlice
+    return act.rmi(env, images_, force, no_prune, platforms)
 
 
 @command(
@@ -132,11 +152,19 @@ def load(
     input: Annotated[
         str, Opt("-i", "--input", help="Read from tar archive file, instead of STDIN")
     ] = "",
+    platform: Annotated[
+        str,
+        Opt(
+            "--platform",
+            help='Load only the given platform variant. Formatted as "os[/arch[/variant]]" '
+            '(e.g., "linux/amd64")',
+        ),
+    ] = "",
     quiet: Annotated[bool, Opt("-q", "--quiet", help="Suppress the load output")] = False,
 ) -> int:
     from cli.actions import image as act
 
-    return act.load(env, input, quiet)
+    return act.load(env, input, quiet, platform)
 
 
 _CONTENT_TRUST = Opt(

@@ -6,7 +6,8 @@ from cli.env import Env
 
 @command(
     "login",
-    "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.",
+    "Authenticate to a registry",
+    long="Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.",
     usage="[OPTIONS] [SERVER]",
     max_args=1,
 )
@@ -30,7 +31,9 @@ def login(
 
 @command(
     "logout",
-    "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.",
+    "Log out from a registry",
+    long="Log out from a registry.\n"
+    "If no server is specified, the default is defined by the daemon.",
     usage="[SERVER]",
     max_args=1,
 )

@@ -125,8 +125,32 @@ def volume_inspect(
 
 
 @command(
+    "volume update",
+    "Update a volume (cluster volumes only)",
+    usage="[OPTIONS] [VOLUME]",
+    min_args=1,
+    max_args=1,
+)
+def volume_update(
+    env: Env,
+    volume: Annotated[str, Arg("[VOLUME]")],
+    availability: Annotated[
+        str,
+        Opt(
+            "--availability",
+            help='Cluster Volume availability ("active", "pause", "drain")',
+        ),
+    ] = "active",
+) -> int:
+    from cli.actions import volume as act
+
+    return act.update(env, volume, availability)
+
+
+@command(
     "volume rm",
-    "Remove one or more volumes. You cannot remove a volume that is in use by a container.",
+    "Remove one or more volumes",
+    long="Remove one or more volumes. You cannot remove a volume that is in use by a container.",
     usage="[OPTIONS] VOLUME [VOLUME...]",
     aliases=("volume remove",),
     min_args=1,
