@@ -149,7 +149,8 @@ def check_containers(d: Daemon) -> list[str]:
     tasks = containerd_tasks(d)
     assert shim_ids(d) <= tasks, "shim processes without a task"
     runc = Path("/run/containerd/runc/dockerpy")  # machine-wide (notes trap 8): ours by ID
-    assert {p.name for p in runc.iterdir()} & set(listed) <= tasks if runc.exists() else True
+    runc_ids = {p.name for p in runc.iterdir()} if runc.exists() else set()
+    assert runc_ids & set(listed) <= tasks, "runc containers without a task"
     referring = _db_rows(d, "SELECT container_id FROM endpoints")
     referring += _db_rows(d, "SELECT holder FROM layer_holds")
     assert {cid for (cid,) in referring} <= set(listed), "records of removed containers"

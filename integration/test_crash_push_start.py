@@ -8,6 +8,7 @@ One daemon per test takes several kills in a row (crashcheck.KillPoint).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
@@ -43,9 +44,11 @@ def _push_steps(repo: str, round_no: int) -> Iterator[tuple[str, ...]]:
 
 
 def _no_temp_records(d: Daemon) -> None:
-    """The push's layer → blob records are written temp + rename: no temp file stays."""
-    root = d.data_root / "distribution"
-    assert [p for p in root.rglob(".*") if p.is_file()] == [] if root.exists() else True
+    """The push's layer → blob records are written in tmp/ and renamed: none is half there."""
+    records = d.data_root / "distribution" / "v2metadata-by-diffid" / "sha256"
+    for path in records.iterdir() if records.exists() else ():
+        assert not path.name.startswith("."), path
+        assert json.loads(path.read_bytes()), path
 
 
 def test_kill_9_mid_push_restarts_and_pushes(busybox_tar: str, registry: Registry) -> None:

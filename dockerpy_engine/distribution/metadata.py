@@ -7,7 +7,9 @@ exists") or mount it from another repository of the same registry instead of upl
 
     <data root>/distribution/v2metadata-by-diffid/sha256/<diffid hex>   JSON list
 
-Files are replaced atomically (temp + rename); a lost or stale entry only costs an upload.
+Files are replaced atomically: written in the image store's tmp/ (which every start empties,
+so a daemon killed mid-write leaves nothing behind), then renamed into place. A lost or stale
+entry only costs an upload.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class LayerMetadata:
 
     def __init__(self, root: Path) -> None:
         self.root = root / "distribution" / "v2metadata-by-diffid"
+        self._tmp = root / "tmp"  # the image store's: emptied at start
 
     def _path(self, diff_id: str) -> Path:
         algorithm, _, hexpart = diff_id.partition(":")
@@ -82,7 +85,8 @@ class LayerMetadata:
         records = records[-MAX_ENTRIES:]
         path = self._path(diff_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        tmp = self._tmp / f"v2metadata-{path.name}.{secrets.token_hex(4)}"
         payload = [
             {
                 "Digest": r.digest,
