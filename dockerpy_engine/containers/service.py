@@ -1231,9 +1231,12 @@ class ContainerService:
         c.state.pid = task.pid
         if c.paused_by_daemon:  # its commit died with the daemon that paused it
             if c.state.status == "paused":
-                await self._runtime.resume(c.id)
-                c.state.status = "running"
-                self._event(c, "unpause")
+                try:
+                    await self._runtime.resume(c.id)
+                    c.state.status = "running"
+                    self._event(c, "unpause")
+                except errdefs.EngineError as exc:
+                    log.warning("%s stays paused: %s", c.id[:12], exc.message)
             c.paused_by_daemon = False
             self._save(c)
         exit_wait = asyncio.ensure_future(self._runtime.wait(c.id))
