@@ -291,7 +291,7 @@ class Formatter:
         try:
             self.template = gotemplate.parse(text)
         except gotemplate.TemplateError as e:
-            raise FormatError(f"failed to parse template: {e}") from None
+            raise FormatError(f"template parsing error: {e}") from None
 
     def render(self, contexts: Iterable[Any], write: Callable[[str], None]) -> None:
         from cli import gotemplate
@@ -303,7 +303,7 @@ class Formatter:
         except gotemplate.TemplateError as e:
             if body and not self.is_table:
                 write("".join(body))
-            raise FormatError(f"failed to execute template: {e}") from None
+            raise FormatError(f"template parsing error: {e}") from None
         if not self.is_table:
             write("".join(body))
             return

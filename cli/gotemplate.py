@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NO_VALUE",
     "ExecError",
+    "GoRecord",
     "GoStruct",
     "HeaderMap",
     "ParseError",
@@ -63,6 +64,13 @@ class _NoValue:
 NO_VALUE = _NoValue()
 
 
+class GoJSON:
+    """A value that renders itself for `{{json .}}` (a Go MarshalJSON)."""
+
+    def go_json(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
 class GoStruct:
     """Base for objects standing in for Go structs: `_go_type` names the type in errors, and
     `_go_fields` lists the exported fields/methods (attribute names equal to the Go names)."""
@@ -76,6 +84,34 @@ class GoStruct:
         return getattr(self, name)
 
 
+class GoRecord(GoStruct, GoJSON):
+    """A JSON object standing for a Go struct (an event, `docker info`'s data): a field
+    the struct lacks is an execution error, unlike a map's missing key, and `{{json .}}`
+    writes the fields in the struct's order. `fields` maps Go field names to JSON keys when
+    they differ (events.Message's `Status` is `status`); by default the keys are the fields."""
+
+    def __init__(
+        self, go_type: str, values: dict[str, Any], fields: dict[str, str] | None = None
+    ) -> None:
+        self._go_type = go_type
+        self._values = values
+        self._keys = fields if fields is not None else {k: k for k in values}
+        self._go_fields = tuple(self._keys)
+
+    def go_field(self, name: str) -> Any:
+        if name not in self._keys:
+            raise LookupError(name)
+        return self._values.get(self._keys[name])
+
+    def go_json(self) -> str:
+        members = [
+            f"{_json.dumps(key, ensure_ascii=False)}:{go_json(self._values[key])}"
+            for key in self._keys.values()
+            if key in self._values
+        ]
+        return "{" + ",".join(members) + "}"
+
+
 class HeaderMap(dict):
     """docker's SubHeaderContext: the header row's data, a map of field name to title with a
     `Label` method (`{{.Label "com.x.y"}}` titles the column `y`)."""
@@ -83,13 +119,6 @@ class HeaderMap(dict):
     def Label(self, name: str) -> str:
         last = name.split(".")[-1]
         return last.replace("-", " ").replace("_", " ")
-
-
-class GoJSON:
-    """A value that renders itself for `{{json .}}` (a Go MarshalJSON)."""
-
-    def go_json(self) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1084,7 +1113,10 @@ class _Parser:
     def operand(self) -> Any:
         t = self.next(skip_space=False)
         if t.kind == "field":
-            return _Field(t.pos, t.val[1:].split("."))
+            names = t.val[1:].split(".")
+            # Go's parser places a chain of fields (`.State.Nope`) at its second field
+            pos = t.pos + 1 + len(names[0]) if len(names) > 1 else t.pos
+            return _Field(pos, names)
         if t.kind == "dot":
             return _Dot(t.pos)
         if t.kind == "var":
@@ -1247,7 +1279,7 @@ class _State:
                 return base
             return self.field_chain(dot, base, first, first.names, cmd.args[1:], final)
         if isinstance(first, _Ident):
-            return self.call(dot, first, cmd.args[1:], final)
+            return self.call(dot, first, cmd.args[1:], final, cmd)
         if len(cmd.args) > 1 or final is not _MISSING:
             raise self.err(first, f"can't give argument to non-function {first}")
         return self.arg(dot, first)
@@ -1300,8 +1332,11 @@ class _State:
             raise self.err(node, f"nil pointer evaluating interface {{}}.{name}")
         raise self.err(node, f"can't evaluate field {name} in type {_go_typename(recv)}")
 
-    def call(self, dot: Any, ident: _Ident, args: list[Any], final: Any) -> Any:
+    def call(self, dot: Any, ident: _Ident, args: list[Any], final: Any, cmd: Any = None) -> Any:
+        """A function call; Go reports a failed call (`error calling f: ...`) at the whole
+        command (`<index .Config.Cmd 5>`), other errors at the function's name."""
         name = ident.name
+        where = cmd if cmd is not None else ident
         if name in _LAZY:
             vals = [lambda a=a: self.arg(dot, a) for a in args]
             if final is not _MISSING:
@@ -1328,11 +1363,11 @@ class _State:
             msg = str(e)
             if not msg.startswith("error calling"):
                 msg = f"error calling {name}: {msg}"
-            raise self.err(ident, msg) from None
+            raise self.err(where, msg) from None
         except TypeError:
             raise self.err(ident, f"wrong number of args for {name}: got {len(argv)}") from None
         except (AttributeError, ValueError) as e:
-            raise self.err(ident, f"error calling {name}: {e}") from None
+            raise self.err(where, f"error calling {name}: {e}") from None
 
     def arg(self, dot: Any, a: Any) -> Any:
         if isinstance(a, _Dot):

@@ -21,6 +21,15 @@ DF_HEADERS = {
 }
 
 
+# the formatter's context type of each summary row (named by docker's template errors)
+_ROW_TYPES = {
+    "Images": "*formatter.diskUsageImagesContext",
+    "Containers": "*formatter.diskUsageContainersContext",
+    "Local Volumes": "*formatter.diskUsageVolumesContext",
+    "Build Cache": "*formatter.diskUsageBuilderContext",
+}
+
+
 class _DiskUsageRow(GoStruct, GoJSON):
     """One row of the summary (formatter's imageContext/containerContext/... of disk usage)."""
 
@@ -33,6 +42,7 @@ class _DiskUsageRow(GoStruct, GoJSON):
         from cli.format import human_size
 
         self.Type = kind
+        self._go_type = _ROW_TYPES.get(kind, self._go_type)
         self.TotalCount = str(total)
         self.Active = str(active)
         self.Size = human_size(size)
@@ -99,7 +109,7 @@ def _rows(du: dict[str, Any]) -> list[_DiskUsageRow]:
     ]
 
 
-class _CacheRow(GoStruct):
+class _CacheRow(GoStruct, GoJSON):
     """One build cache record of `system df -v`."""
 
     _go_type = "*formatter.buildCacheContext"
@@ -123,6 +133,41 @@ class _CacheRow(GoStruct):
         self.LastUsedSince = _since_rfc3339(b.get("LastUsedAt") or "")
         self.UsageCount = str(b.get("UsageCount") or 0)
         self.Shared = "true" if b.get("Shared") else "false"
+
+    def go_json(self) -> str:
+        from cli.gotemplate import go_json
+
+        return go_json({k: getattr(self, k) for k in sorted(self._go_fields)}, escape_html=True)
+
+
+class _VerboseContext(GoStruct, GoJSON):
+    """What a --format template of `system df -v` sees: one diskUsageContext holding the
+    rows of each kind (full IDs, container sizes without `(virtual ...)`)."""
+
+    _go_type = "*formatter.diskUsageContext"
+    _go_fields = ("Images", "Containers", "Volumes", "BuildCache")
+
+    def __init__(self, du: dict[str, Any]) -> None:
+        from cli.actions._contexts import ContainerContext, image_rows
+        from cli.actions.volume import VolumeContext
+
+        self.Images = [r for i in du.get("Images") or [] for r in image_rows(i, False, False)]
+        for row in self.Images:
+            row.digest = ""  # docker's disk usage rows carry no digest
+        self.Containers = [
+            ContainerContext({**c, "SizeRootFs": 0}, False) for c in du.get("Containers") or []
+        ]
+        self.Volumes = [VolumeContext(v) for v in du.get("Volumes") or []]
+        self.BuildCache = [_CacheRow(b) for b in du.get("BuildCache") or []]
+
+    def go_json(self) -> str:
+        from cli.gotemplate import go_json
+
+        parts = [
+            f'"{k}":[' + ",".join(go_json(row) for row in getattr(self, k)) + "]"
+            for k in self._go_fields
+        ]
+        return "{" + ",".join(parts) + "}"
 
 
 def _since_rfc3339(value: str) -> str:
@@ -189,6 +234,10 @@ def df(env: Env, fmt: str, verbose: bool) -> int:
     if verbose and fmt in ("", "table"):
         _verbose(env, du)
         return 0
+    if verbose:  # one document: the template runs once over all the rows, no newline after
+        from cli.actions.system import template_output
+
+        return template_output(env, fmt, _VerboseContext(du), parse_status=1, newline=False)
     if fmt in ("", "table"):
         fmt = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
     render(env, fmt, DF_HEADERS, _rows(du))

@@ -47,8 +47,8 @@ def inspect(env: Env, opts: InspectOptions) -> int:
         text = opts.format.replace("\\t", "\t").replace("\\n", "\n")
         try:
             tmpl = gotemplate.parse(text)
-        except gotemplate.TemplateError as e:
-            raise CLIError(f"template parsing error: {e}") from None
+        except gotemplate.TemplateError as e:  # docker's status 64 for a template's syntax
+            raise CLIError(f"template parsing error: {e}", 64) from None
     raws: list[bytes] = []
     errors: list[str] = []
     for ref in opts.refs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cli._options import Options
 from cli.actions._common import filters_param, render
 from cli.actions._contexts import CONTAINER_HEADERS, ContainerContext
+from cli.api import CLIError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,6 +36,40 @@ _PS_TABLE = (
 )
 
 
+class _FieldProbe(ContainerContext):
+    """An empty container's context that notes the fields a template reads."""
+
+    def __init__(self) -> None:
+        super().__init__({}, True)
+        self.used: set[str] = set()
+
+    def go_field(self, name: str) -> Any:
+        self.used.add(name)
+        return super().go_field(name)
+
+    def go_json(self) -> str:
+        self.used.update(self._go_fields)
+        return super().go_json()
+
+
+def _fields_used(fmt: str) -> set[str]:
+    """docker's ps runs a --format template once on an empty container first: its errors
+    are reported then (`failed to parse/execute template`), and the fields it reads tell
+    whether sizes must be asked for (`.Size`, or `json .`, which reads every field)."""
+    from cli import gotemplate
+
+    try:
+        template = gotemplate.parse(fmt)
+    except gotemplate.TemplateError as e:
+        raise CLIError(f"failed to parse template: {e}") from None
+    probe = _FieldProbe()
+    try:
+        template.execute(probe)
+    except gotemplate.TemplateError as e:
+        raise CLIError(f"failed to execute template: {e}") from None
+    return probe.used
+
+
 def ps(env: Env, opts: PsOptions) -> int:
     """The listing: the config file's psFormat when no --format is given; -s (or a format
     using .Size) asks the daemon for sizes; -n/-l imply -a."""
@@ -43,7 +78,7 @@ def ps(env: Env, opts: PsOptions) -> int:
         env.err.write(
             "WARNING: Ignoring custom format, because both --format and --quiet are set.\n"
         )
-    size = opts.size or (bool(fmt) and ".Size" in fmt and not opts.quiet)
+    size = opts.size or (bool(fmt) and "Size" in _fields_used(fmt) and not opts.quiet)
     limit = opts.last
     if opts.latest and limit == -1:
         limit = 1

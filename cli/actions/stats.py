@@ -165,8 +165,8 @@ def _frame(env: Env, fmt: str, contexts: list[Any], stream: bool) -> str:
     parts: list[str] = []
     try:
         Formatter(fmt, STATS_HEADERS).render(contexts, parts.append)
-    except FormatError as e:  # stats words both kinds of template error as parsing ones
-        raise CLIError("template parsing error: " + str(e).split(": ", 1)[1]) from None
+    except FormatError as e:
+        raise CLIError(str(e)) from None
     text = "".join(parts)
     if not stream:
         return text

@@ -11,7 +11,7 @@ from cli._options import Options
 from cli.actions._common import filters_param
 from cli.api import API_VERSION, CLIError
 from cli.env import Env
-from cli.format import FormatError, bytes_size, go_time, parse_time, tabwrite
+from cli.format import bytes_size, parse_time, tabwrite
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "events",
     "filters_param",
     "info",
+    "template_output",
     "version",
 ]
 
@@ -37,19 +38,37 @@ def client_version_line() -> str:
     return f"Docker version {__version__}, build dockerpy"
 
 
-def _template_output(env: Env, fmt: str, data: Any, escape_html: bool = False) -> int:
+def template_output(
+    env: Env,
+    fmt: str,
+    data: Any,
+    name: str = "",
+    parse_status: int = 64,
+    newline: bool = True,
+) -> int:
+    """A --format over one document (version, info, system df -v): a template that does not
+    parse is `template parsing error` (status 64 for version and info, as docker's), one
+    that fails is the template's own error (status 1); `name` is the template's name in the
+    messages (docker names version's "version")."""
     from cli import gotemplate
+
+    def named(e: Exception) -> str:
+        text = str(e)
+        if name:
+            text = text.replace("template: :", f"template: {name}:")
+            text = text.replace('executing ""', f'executing "{name}"')
+        return text
 
     text = "{{json .}}" if fmt == "json" else fmt
     text = text.replace("\\t", "\t").replace("\\n", "\n")
     try:
         tmpl = gotemplate.parse(text)
     except gotemplate.TemplateError as e:
-        raise CLIError(f"template parsing error: {e}") from None
+        raise CLIError(f"template parsing error: {named(e)}", parse_status) from None
     try:
-        env.out.write(tmpl.execute(data) + "\n")
+        env.out.write(tmpl.execute(data) + ("\n" if newline else ""))
     except gotemplate.TemplateError as e:
-        raise CLIError(f"template parsing error: {e}") from None
+        raise CLIError(named(e)) from None
     return 0
 
 
@@ -132,11 +151,9 @@ def version(env: Env, opts: VersionOptions) -> int:
         "Server": server,
     }
     if opts.format:
-        try:
-            _template_output(env, opts.format, data)
-        except CLIError as e:  # docker names this template "version" and exits 64
-            msg = str(e).replace("template: :", "template: version:")
-            raise CLIError(msg, 64 if "executing" not in msg else 1) from None
+        from cli.gotemplate import GoRecord
+
+        template_output(env, opts.format, GoRecord("system.versionInfo", data), "version")
         if error is not None:
             raise error
         return 0
@@ -200,9 +217,11 @@ def info(env: Env, opts: InfoOptions) -> int:
     daemon's /info plus ClientInfo."""
     client = _client_info(env)
     if opts.format:
+        from cli.gotemplate import GoRecord
+
         data = env.api.get("/info")
         data["ClientInfo"] = client
-        return _template_output(env, opts.format, data)
+        return template_output(env, opts.format, GoRecord("system.dockerInfo", data))
     out: list[str] = []
     _p(out, "Client:")
     _p_nonempty(out, " Version:   ", client["Version"])
@@ -360,9 +379,40 @@ def _pretty_event(ev: dict[str, Any]) -> str:
     return line + "\n"
 
 
+# events.Message: Go field → JSON key, in the struct's order
+_EVENT_FIELDS = {
+    "Status": "status",
+    "ID": "id",
+    "From": "from",
+    "Type": "Type",
+    "Action": "Action",
+    "Actor": "Actor",
+    "Scope": "scope",
+    "Time": "time",
+    "TimeNano": "timeNano",
+}
+
+
+# A zero events.Message, which docker's events tries a template on first
+_EMPTY_EVENT = {"Type": "", "Action": "", "Actor": {"ID": "", "Attributes": {}}, "time": 0}
+
+
+def _event_record(ev: dict[str, Any]) -> Any:
+    """An event as the *events.Message a template sees (its Actor an events.Actor)."""
+    from cli.gotemplate import GoRecord
+
+    ev = dict(ev)
+    if isinstance(ev.get("Actor"), dict):
+        ev["Actor"] = GoRecord(
+            "events.Actor", ev["Actor"], {"ID": "ID", "Attributes": "Attributes"}
+        )
+    return GoRecord("*events.Message", ev, _EVENT_FIELDS)
+
+
 def events(env: Env, opts: EventsOptions) -> int:
     """docker events: stream /events, one line per event (or the template), until --until or
-    Ctrl-C."""
+    Ctrl-C. A template that fails, to parse or on an event, is docker's `Error parsing
+    format` with status 64."""
     from cli import gotemplate
 
     params: dict[str, Any] = {}
@@ -379,8 +429,9 @@ def events(env: Env, opts: EventsOptions) -> int:
         text = "{{json .}}" if opts.format == "json" else opts.format
         try:
             tmpl = gotemplate.parse(text.replace("\\t", "\t").replace("\\n", "\n"))
+            tmpl.execute(_event_record(_EMPTY_EVENT))  # docker tries it before any event
         except gotemplate.TemplateError as e:
-            raise CLIError(f"template parsing error: {e}") from None
+            raise CLIError(f"Error parsing format: {e}", 64) from None
     resp = env.api.request("GET", "/events", params)
     try:
         for line in resp.lines():
@@ -389,17 +440,12 @@ def events(env: Env, opts: EventsOptions) -> int:
             ev = _json.loads(line)
             if tmpl is not None:
                 try:
-                    env.out.write(tmpl.execute(ev) + "\n")
+                    env.out.write(tmpl.execute(_event_record(ev)) + "\n")
                 except gotemplate.TemplateError as e:
-                    raise CLIError(f"template parsing error: {e}") from None
+                    raise CLIError(f"Error parsing format: {e}", 64) from None
             else:
                 env.out.write(_pretty_event(ev))
             env.out.flush()
     finally:
         resp.close()
     return 0
-
-
-# Re-exported for commands that format a single JSON document (kept here to share the rules).
-template_output = _template_output
-_ = (FormatError, go_time)

@@ -150,7 +150,7 @@ def test_formatter_table_json_and_errors() -> None:
     assert "".join(out) == '{"a":2,"b":1}\n'
     with pytest.raises(FormatError) as e:
         Formatter("{{.Name", {})
-    assert str(e.value) == "failed to parse template: template: :1: unclosed action"
+    assert str(e.value) == "template parsing error: template: :1: unclosed action"
     # the header row still prints when there are no rows
     out.clear()
     Formatter("table {{.Name}}", {"Name": "NAME"}).render([], out.append)
