@@ -5,8 +5,8 @@ A kill point is "after N finished operations, then D seconds into the next one":
 finished CLI calls lands the kill between requests, the delay lands it inside one. What the
 checks verify does not depend on where it landed:
 - containers: every one listed inspects; containerd holds none the daemon does not list, and
-  no shim process runs without a task; no record (endpoint, layer hold) or directory is left
-  of a container that is gone;
+  no shim process or runc container is left without a task; no record (endpoint, layer
+  hold) or directory is left of a container that is gone;
 - files: nothing mounted under the data root, the image store's tmp/ empty, and the layer
   dirs, layer links and config blobs on disk exactly the ones the metadata references, every
   layer an image or a container needs present;

@@ -1062,7 +1062,7 @@ class NetworkService:
         if ep.host_ifname and n is not None and n.driver == "macvlan":
             with contextlib.suppress(Exception):  # gone with the namespace if the task died
                 await asyncio.to_thread(netlink.detach_in_netns, ep.netns, ep.ifname)
-        elif ep.host_ifname:
+        if ep.host_ifname:  # a macvlan link too, if a kill caught it before it moved
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(netlink.delete_link, ep.host_ifname)
         if ep.hosts_path:
