@@ -94,21 +94,11 @@ def inspect(d: Daemon, *argv: str) -> list[dict]:
 # ---------------------------------------------------------------- containers and files
 
 
-def containerd_ids(d: Daemon) -> set[str]:
+def containerd_ids(d: Daemon, kind: str = "containers") -> set[str]:
+    """The IDs containerd holds in our namespace: container records, or "tasks"."""
     sock = d.exec_root / "containerd" / "containerd.sock"
     listing = subprocess.run(
-        ["ctr", "-a", str(sock), "-n", "dockerpy", "containers", "ls", "-q"],
-        capture_output=True,
-        check=True,
-        timeout=30,
-    )
-    return set(listing.stdout.decode().split())
-
-
-def containerd_tasks(d: Daemon) -> set[str]:
-    sock = d.exec_root / "containerd" / "containerd.sock"
-    listing = subprocess.run(
-        ["ctr", "-a", str(sock), "-n", "dockerpy", "tasks", "ls", "-q"],
+        ["ctr", "-a", str(sock), "-n", "dockerpy", kind, "ls", "-q"],
         capture_output=True,
         check=True,
         timeout=30,
@@ -146,7 +136,7 @@ def check_containers(d: Daemon) -> list[str]:
         assert info["Id"] in listed
         assert info["State"]["Status"] in ("created", "running", "paused", "exited"), info["State"]
     assert containerd_ids(d) <= set(listed)
-    tasks = containerd_tasks(d)
+    tasks = containerd_ids(d, "tasks")
     assert shim_ids(d) <= tasks, "shim processes without a task"
     runc = Path("/run/containerd/runc/dockerpy")  # machine-wide (notes trap 8): ours by ID
     runc_ids = {p.name for p in runc.iterdir()} if runc.exists() else set()
