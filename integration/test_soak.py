@@ -35,4 +35,6 @@ def test_soak_at_tiny_scale(tmp_path):
     assert summary["figures"]["counted_lines"] == 3000
     assert summary["figures"]["loggers_rotated"] == 2
     assert summary["operations"]["create"]["count"] > 0  # the clients did write
+    kept = [summary["figures"][f"{kind}s_kept"] for kind in ("container", "volume", "tag")]
+    assert sum(kept) > 0  # and kept some of it, which the accounting found
     assert summary["rss_mib"]["peak"] > 0
