@@ -47,11 +47,14 @@ def test_kill_9_mid_commit_tag_rmi_restarts_whole(busybox_tar: str) -> None:
         ok(d.cli("import", busybox_tar, IMAGE))
         base = cc.ids(d, "images", "-q", "--no-trunc")
         src = out(ok(d.cli("run", "-d", "--name", "src", IMAGE, "sleep", "3600"))).strip()
-        freezer = Path(f"/sys/fs/cgroup/freezer/dockerpy/{src}/freezer.state")
+        v1 = Path(f"/sys/fs/cgroup/freezer/dockerpy/{src}/freezer.state")
+        v2 = Path(f"/sys/fs/cgroup/dockerpy/{src}/cgroup.freeze")
 
         def paused_by_commit() -> bool:
             """The commit froze the container (read off its cgroup: a pause lasts ms)."""
-            return freezer.read_text().strip() != "THAWED"
+            if v1.exists():
+                return v1.read_text().strip() != "THAWED"
+            return v2.read_text().strip() == "1"
 
         for round_no, point in enumerate((*POINTS, cc.KillPoint(1, when=paused_by_commit))):
             cc.kill_during(d, _steps(round_no), point)
