@@ -189,6 +189,79 @@ def test_login_logout(daemon, auth_registry, tmp_path: Path, compiled) -> None:
     assert '"auth": "YWxpY2U6czNjcmV0"' in config_json(tmp_path, "dockerpy")
 
 
+_HELPER = """#!/usr/bin/env python3
+# docker-credential-cmptest: a credential helper keeping JSON in $CMPTEST_STORE
+import json, os, sys
+path = os.environ["CMPTEST_STORE"]
+store = json.load(open(path)) if os.path.exists(path) else {}
+action, data = sys.argv[1], sys.stdin.read()
+if action == "store":
+    doc = json.loads(data)
+    store[doc["ServerURL"]] = {"Username": doc["Username"], "Secret": doc["Secret"]}
+elif action == "get":
+    if data.strip() not in store:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    print(json.dumps({"ServerURL": data.strip(), **store[data.strip()]}))
+elif action == "erase":
+    store.pop(data.strip(), None)
+json.dump(store, open(path, "w"), sort_keys=True)
+"""
+
+
+def test_credential_helpers(daemon, auth_registry, tmp_path: Path, compiled) -> None:
+    """`credsStore`/`credHelpers` in config.json: login stores through the helper (config.json
+    keeps an empty entry), pushes read it back, logout erases it; a missing helper fails
+    login with docker's message."""
+    reg = auth_registry.host
+    warm = str(tmp_path / "warm")  # a first push, so both passes see the layer there
+    assert (
+        _docker(daemon.host, "login", "-u", "alice", "-p", "s3cret", reg, cfg=warm).returncode == 0
+    )
+    assert _docker(daemon.host, "tag", IMAGE, f"{reg}/cmpm/helper:1").returncode == 0
+    assert _docker(daemon.host, "push", f"{reg}/cmpm/helper:1", cfg=warm).returncode == 0
+    helpers = tmp_path / "bin"
+    helpers.mkdir()
+    (helpers / "docker-credential-cmptest").write_text(_HELPER)
+    (helpers / "docker-credential-cmptest").chmod(0o755)
+    outcome = {}
+    for name, cli in CLIENTS.items():
+        cfg = tmp_path / name
+        cfg.mkdir()
+        (cfg / "config.json").write_text(
+            '{"credsStore": "cmptest", "credHelpers": {"other.example": "nosuchhelper"}}'
+        )
+        env = {
+            **os.environ,
+            "DOCKER_HOST": daemon.host,
+            "DOCKER_CONFIG": str(cfg),
+            "CMPTEST_STORE": str(cfg / "store.json"),
+            "PATH": f"{helpers}:{os.environ['PATH']}",
+        }
+        steps = [
+            ["login", "-u", "alice", "--password-stdin", reg],
+            ["login", reg],
+            ["tag", IMAGE, f"{reg}/cmpm/helper:1"],
+            ["push", f"{reg}/cmpm/helper:1"],
+            ["login", "-u", "alice", "--password-stdin", "other.example"],
+            ["logout", reg],
+            ["logout", reg],
+            ["rmi", f"{reg}/cmpm/helper:1"],
+        ]
+        results = []
+        for argv in steps:
+            p = subprocess.run([*cli, *argv], input=b"s3cret\n", capture_output=True, env=env)
+            results.append((argv, p.returncode, p.stdout, p.stderr))
+            if argv[0] == "login" and argv[-1] == reg and len(argv) > 2:
+                results.append(
+                    ((cfg / "store.json").read_text(), (cfg / "config.json").read_text())
+                )
+        results.append((cfg / "store.json").read_text())
+        outcome[name] = results
+    assert outcome["dockerpy"] == outcome["docker"]
+    assert '"Secret": "s3cret"' in outcome["docker"][1][0]  # the helper really held them
+
+
 def _context(root: Path) -> Path:
     """A build context with a .dockerignore: `secret*` and `logs/` are left out except
     `logs/keep.log`; the Dockerfile lists what COPY . received."""

@@ -301,10 +301,10 @@ def _registry_config(env: Env) -> str:
     """X-Registry-Config: every stored credential, base64url JSON keyed by registry."""
     import base64
 
-    from cli.actions.registry import stored_credentials
+    from cli.actions.registry import stored_credentials, stored_servers
 
     doc = {}
-    for server in env.config.get("auths") or {}:
+    for server in stored_servers(env):
         user, password, token = stored_credentials(env, server)
         entry = {"username": user, "password": password, "serveraddress": server}
         if token:

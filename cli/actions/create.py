@@ -423,14 +423,22 @@ def create_container(
 
 
 def _all_credentials(env: Env) -> dict[str, dict[str, str]]:
-    """The client's stored registry credentials, as config.json `auths` entries."""
-    auths = env.config.get("auths") or {}
-    wanted = ("auth", "identitytoken")
-    return {
-        server: {k: entry[k] for k in wanted if entry.get(k)}
-        for server, entry in auths.items()
-        if isinstance(entry, dict) and any(entry.get(k) for k in wanted)
-    }
+    """The client's registry credentials (file or helpers), as config.json `auths` entries."""
+    import base64
+
+    from cli.actions.registry import stored_credentials, stored_servers
+
+    out = {}
+    for server in stored_servers(env):
+        user, password, token = stored_credentials(env, server)
+        entry = {}
+        if user or password:
+            entry["auth"] = base64.b64encode(f"{user}:{password}".encode()).decode()
+        if token:
+            entry["identitytoken"] = token
+        if entry:
+            out[server] = entry
+    return out
 
 
 def _copy_credentials(env: Env, cid: str, credentials: dict[str, dict[str, str]]) -> None:

@@ -1,6 +1,9 @@
-"""login, logout, and the `X-Registry-Auth` header that pull and push send: credentials live
-base64-encoded (`user:password`) under `auths` in config.json, keyed by registry host (Docker
-Hub's key is `https://index.docker.io/v1/`), as the docker CLI's file store keeps them."""
+"""login, logout, and the `X-Registry-Auth` header that pull and push send. Credentials live
+where the docker CLI keeps them: with a credential helper named by config.json
+(`credHelpers` per registry, else `credsStore`), in that helper (`docker-credential-<name>
+get|store|erase`, JSON on stdin/stdout), an empty entry under `auths` marking the registry;
+otherwise base64-encoded (`user:password`) under `auths`, keyed by registry host (Docker Hub's
+key is `https://index.docker.io/v1/`)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["login", "logout", "registry_auth_header", "stored_credentials"]
+__all__ = [
+    "login",
+    "logout",
+    "registry_auth_header",
+    "stored_credentials",
+    "stored_servers",
+]
 
 _UNENCRYPTED = (
     "\nWARNING! Your credentials are stored unencrypted in '{path}'.\n"
@@ -24,8 +33,45 @@ _UNENCRYPTED = (
 )
 
 
+class _HelperError(Exception):
+    """A credential helper failed: its error and what it printed, in docker's words."""
+
+    def __init__(self, cause: str, out: str) -> None:
+        super().__init__(f"err: {cause}, out: `{out}`")
+        self.out = out
+
+
+def _helper(env: Env, server: str) -> str:
+    """The credential helper that keeps `server`'s credentials ("": config.json itself)."""
+    config = env.config
+    return str((config.get("credHelpers") or {}).get(server) or config.get("credsStore") or "")
+
+
+def _run_helper(helper: str, action: str, data: str) -> str:
+    import subprocess
+
+    program = f"docker-credential-{helper}"
+    try:
+        p = subprocess.run([program, action], input=data, capture_output=True, text=True)
+    except OSError:
+        raise _HelperError(f'exec: "{program}": executable file not found in $PATH', "") from None
+    out = p.stdout.strip()
+    if p.returncode != 0:
+        raise _HelperError(f"exit status {p.returncode}", out)
+    return out
+
+
 def stored_credentials(env: Env, server: str) -> tuple[str, str, str]:
-    """(username, password, identity token) saved for a registry; empty when none."""
+    """(username, password, identity token) saved for a registry; empty when none (or when
+    its helper cannot say: pulls and pushes then go without, as docker's do)."""
+    helper = _helper(env, server)
+    if helper:
+        try:
+            doc = _json.loads(_run_helper(helper, "get", server) or "{}")
+        except (_HelperError, ValueError):
+            return "", "", ""
+        user, secret = str(doc.get("Username") or ""), str(doc.get("Secret") or "")
+        return ("", "", secret) if user == "<token>" else (user, secret, "")
     entry = (env.config.get("auths") or {}).get(server) or {}
     user = password = ""
     if entry.get("auth"):
@@ -34,6 +80,13 @@ def stored_credentials(env: Env, server: str) -> tuple[str, str, str]:
         except ValueError:
             raise CLIError(f"invalid auth configuration file for {server}") from None
     return user or entry.get("username", ""), password, entry.get("identitytoken", "")
+
+
+def stored_servers(env: Env) -> list[str]:
+    """The registries the client has credentials for (in config.json's `auths`, or in its
+    per-registry helpers)."""
+    config = env.config
+    return list(dict.fromkeys([*(config.get("auths") or {}), *(config.get("credHelpers") or {})]))
 
 
 def registry_auth_header(env: Env, server: str) -> dict[str, str]:
@@ -94,16 +147,27 @@ def login(env: Env, server: str, username: str, password: str | None, password_s
         raise CLIError("Error: Cannot perform an interactive login from a non TTY device")
     body = {"username": username, "password": password, "serveraddress": server}
     resp = env.api.post("/auth", json_body=body) or {}
-    entry: dict[str, Any] = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
-    if resp.get("IdentityToken"):
-        entry = {"identitytoken": resp["IdentityToken"], "auth": ""}
+    token = str(resp.get("IdentityToken") or "")
+    helper = _helper(env, server)
+    if helper:
+        secret = {"ServerURL": server, "Username": "<token>" if token else username}
+        secret["Secret"] = token or password
+        try:
+            _run_helper(helper, "store", _json.dumps(secret))
+        except _HelperError as e:
+            raise CLIError(f"Error saving credentials: error storing credentials - {e}") from None
+        entry: dict[str, Any] = {}
+    else:
+        entry = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
+        if token:
+            entry = {"identitytoken": token, "auth": ""}
     config = dict(env.config)
     auths = dict(config.get("auths") or {})
     changed = auths.get(server) != entry
     auths[server] = entry
     config = {"auths": auths, **{k: v for k, v in config.items() if k != "auths"}}
     path = save_config(env.config_path, config)
-    if changed:
+    if changed and not helper:
         env.err.write(_UNENCRYPTED.format(path=path))
     env.out.write(f"{resp.get('Status') or 'Login Succeeded'}\n")
     return 0
@@ -115,6 +179,12 @@ def logout(env: Env, server: str) -> int:
     if server in ("docker.io", "index.docker.io", "registry-1.docker.io"):
         server = INDEX_SERVER
     env.out.write(f"Removing login credentials for {server}\n")
+    helper = _helper(env, server)
+    if helper and server in (env.config.get("auths") or {}):  # only what login recorded
+        try:
+            _run_helper(helper, "erase", server)
+        except _HelperError as e:
+            env.err.write(f"WARNING: could not erase credentials: {server}: {e}\n")
     config = dict(env.config)
     auths = dict(config.get("auths") or {})
     auths.pop(server, None)
