@@ -391,6 +391,9 @@ def typer_app() -> Any:
                 raise typer.Exit(int(c.fn(Env(_client_factory(g)), **kwargs) or 0))
 
             run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+            # Typer reads the hints too: the real ones (this module's are strings naming
+            # typing's names, which it does not import at run time)
+            run.__annotations__ = {p.name: p.annotation for p in params}
             run.__name__ = c.fn.__name__
             return run
 

@@ -158,3 +158,32 @@ def test_first_words_name_the_module_that_declares_them() -> None:
             if first != module:
                 assert path[0] in main._FIRST_WORDS, f"{path} is declared in {module}"
                 assert (path[0],) not in declared[first] and path not in declared[first]
+
+
+def test_shell_completion_knows_shared_flags_and_groups() -> None:
+    """The Typer app built for completion (`_DOCKERPY_COMPLETE`) has every command, the
+    flags of create's and run's shared group among them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def complete(words: str, cword: int) -> list[str]:
+        env = {
+            **os.environ,
+            "_DOCKERPY_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(cword),
+        }
+        code = "import sys; sys.argv[0] = 'dockerpy'; from cli.main import app; app()"
+        p = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        return p.stdout.split()
+
+    assert complete("dockerpy run --pu", 2) == ["--pull", "--publish", "--publish-all"]
+    assert complete("dockerpy volume up", 2) == ["update"]
