@@ -111,16 +111,14 @@ def _read_kv_file(path: str, what: str) -> list[str]:
 
 
 def env_strings(files: Sequence[str], values: Sequence[str]) -> list[str]:
-    """opts.ReadKVEnvStrings: the --env-file lines then the -e values; a bare `NAME` takes
-    its value from our environment and is dropped when it has none."""
+    """opts.ReadKVEnvStrings: the --env-file lines then the -e values. A bare `NAME` takes
+    its value from our environment; unset, it is dropped from a file but a -e keeps it as
+    it is (opts.ValidateEnv), for the daemon to judge."""
     out: list[str] = []
     for f in files:
         out.extend(_read_kv_file(f, "env"))
     for e in values:
-        if "=" in e:
-            out.append(e)
-        elif e in os.environ:
-            out.append(f"{e}={os.environ[e]}")
+        out.append(e if "=" in e or e not in os.environ else f"{e}={os.environ[e]}")
     return out
 
 

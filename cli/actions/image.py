@@ -72,22 +72,29 @@ def images(env: Env, opts: ImagesOptions) -> int:
     return 0
 
 
-def _split_tag(ref: str) -> tuple[str, str]:
-    """(repository, tag) of a target reference, `latest` when no tag is given."""
-    if "@" in ref:
-        raise CLIError("refusing to create a tag with a digest reference", 1)
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        return ref[:colon], ref[colon + 1 :]
-    return ref, "latest"
-
-
 def tag(env: Env, source: str, target: str) -> int:
+    """docker tag: both references checked as the docker client library does, the target
+    sent as its full name (`docker.io/library/x`) and tag (`latest` when none)."""
     from urllib.parse import quote
 
-    repo, t = _split_tag(target)
-    env.api.post(f"/images/{quote(source, safe='')}/tag", {"repo": repo, "tag": t})
+    from cli.reference import ReferenceError, parse_normalized
+
+    def parsed(ref: str) -> Any:
+        try:
+            return parse_normalized(ref)
+        except ReferenceError as e:
+            raise CLIError(
+                f'Error parsing reference: "{ref}" is not a valid repository/tag: {e}'
+            ) from None
+
+    image_id = source.removeprefix("sha256:")
+    if not (len(image_id) == 64 and all(c in "0123456789abcdef" for c in image_id)):
+        parsed(source)
+    ref = parsed(target)
+    if ref.digest:
+        raise CLIError("refusing to create a tag with a digest reference")
+    params = {"repo": ref.name, "tag": ref.tag or "latest"}
+    env.api.post(f"/images/{quote(source, safe='')}/tag", params)
     return 0
 
 
@@ -146,10 +153,14 @@ def import_(env: Env, opts: ImportOptions) -> int:
         "changes": opts.changes or None,
         "platform": opts.platform or None,
     }
-    if opts.reference:
-        repo, t = _split_tag(opts.reference)
-        params["repo"] = repo
-        params["tag"] = t
+    if opts.reference:  # checked, then sent as given (`repo=name:tag`), as docker does
+        from cli.reference import ReferenceError, parse_normalized
+
+        try:
+            parse_normalized(opts.reference)
+        except ReferenceError as e:
+            raise CLIError(str(e)) from None
+        params["repo"] = opts.reference
     if opts.source.startswith(("http://", "https://")):
         params["fromSrc"] = opts.source
         resp = env.api.request("POST", "/images/create", params)

@@ -22,6 +22,7 @@ __all__ = [
     "login",
     "logout",
     "registry_auth_header",
+    "search",
     "stored_credentials",
     "stored_servers",
 ]
@@ -190,4 +191,80 @@ def logout(env: Env, server: str) -> int:
     auths.pop(server, None)
     config = {"auths": auths, **{k: v for k, v in config.items() if k != "auths"}}
     save_config(env.config_path, config)
+    return 0
+
+
+SEARCH_HEADERS = {
+    "Name": "NAME",
+    "Description": "DESCRIPTION",
+    "StarCount": "STARS",
+    "IsOfficial": "OFFICIAL",
+}
+
+
+def search(env: Env, term: str, filters: list[str], fmt: str, limit: int, no_trunc: bool) -> int:
+    """docker search: GET /images/search (the credentials of the term's registry sent along),
+    through docker's search formatter context."""
+    from cli.actions._common import filters_param, render
+    from cli.gotemplate import GoJSON, GoStruct, go_json
+    from cli.reference import parse_normalized
+
+    class SearchContext(GoStruct, GoJSON):
+        _go_type = "*registry.searchContext"
+        _go_fields = (*SEARCH_HEADERS, "IsAutomated")
+
+        def __init__(self, result: dict[str, Any], trunc: bool, json: bool = False) -> None:
+            self.r, self.trunc, self.json = result, trunc, json
+
+        @property
+        def Name(self) -> str:
+            return str(self.r.get("name") or "")
+
+        @property
+        def Description(self) -> str:
+            from cli.format import ellipsis
+
+            text = str(self.r.get("description") or "").replace("\n", " ").replace("\r", " ")
+            return ellipsis(text, 45) if self.trunc else text
+
+        @property
+        def StarCount(self) -> str:
+            return str(self.r.get("star_count") or 0)
+
+        def _flag(self, value: Any) -> str:
+            if self.json:
+                return "true" if value else "false"
+            return "[OK]" if value else ""
+
+        @property
+        def IsOfficial(self) -> str:
+            return self._flag(self.r.get("is_official"))
+
+        @property
+        def IsAutomated(self) -> str:
+            return self._flag(self.r.get("is_automated"))
+
+        def go_json(self) -> str:
+            as_json = SearchContext(self.r, self.trunc, True)
+            return go_json({k: getattr(as_json, k) for k in sorted(SEARCH_HEADERS)})
+
+    try:
+        server = parse_normalized(term).index_key
+    except ValueError:
+        server = INDEX_SERVER
+    params: dict[str, Any] = {
+        "term": term,
+        "limit": str(limit) if limit else None,
+        "filters": filters_param(filters),
+    }
+    resp = env.api.request(
+        "GET", "/images/search", params, headers=registry_auth_header(env, server)
+    )
+    try:
+        results = resp.json() or []
+    finally:
+        resp.close()
+    if fmt in ("", "table"):
+        fmt = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}"
+    render(env, fmt, SEARCH_HEADERS, [SearchContext(r, not no_trunc) for r in results])
     return 0

@@ -71,10 +71,14 @@ class VolumeContext(GoStruct, GoJSON):
 
 
 def create(env: Env, name: str, driver: str, opts: list[str], labels: list[str]) -> int:
-    def kv(items: list[str]) -> dict[str, str]:
-        return dict((i.partition("=")[0], i.partition("=")[2]) for i in items)
+    """docker volume create: the body as the docker client sends it (empty fields left out,
+    maps in Go's sorted key order, which the daemon keeps and inspect shows)."""
 
-    body = {"Name": name, "Driver": driver, "DriverOpts": kv(opts), "Labels": kv(labels)}
+    def kv(items: list[str]) -> dict[str, str]:
+        return dict(sorted(i.partition("=")[::2] for i in items))
+
+    fields = {"Driver": driver, "DriverOpts": kv(opts), "Labels": kv(labels), "Name": name}
+    body = {k: v for k, v in fields.items() if v}
     vol = env.api.post("/volumes/create", json_body=body) or {}
     env.out.write(f"{vol.get('Name', '')}\n")
     return 0

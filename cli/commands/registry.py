@@ -1,6 +1,7 @@
-"""login and logout: flags only."""
+"""login, logout and search: flags only."""
 
 from cli._command import Annotated, Arg, Opt, command
+from cli.commands import _parsers
 from cli.env import Env
 
 
@@ -41,3 +42,26 @@ def logout(env: Env, server: Annotated[str, Arg("[SERVER]")] = "") -> int:
     from cli.actions import registry
 
     return registry.logout(env, server)
+
+
+@command("search", "Search Docker Hub for images", usage="[OPTIONS] TERM", min_args=1, max_args=1)
+def search(
+    env: Env,
+    term: Annotated[str, Arg("TERM")],
+    filter: Annotated[
+        list[str],
+        Opt(
+            "-f",
+            "--filter",
+            metavar="filter",
+            parse=_parsers.filter_value,
+            help="Filter output based on conditions provided",
+        ),
+    ] = [],  # noqa: B006 - the parser builds new lists
+    format: Annotated[str, Opt("--format", help="Pretty-print search using a Go template")] = "",
+    limit: Annotated[int, Opt("--limit", help="Max number of search results")] = 0,
+    no_trunc: Annotated[bool, Opt("--no-trunc", help="Don't truncate output")] = False,
+) -> int:
+    from cli.actions import registry
+
+    return registry.search(env, term, filter, format, limit, no_trunc)

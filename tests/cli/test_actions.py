@@ -285,3 +285,44 @@ def test_prune_prompts_unless_forced() -> None:
     env = make_env(api)
     lifecycle_act.prune(env, True, [])
     assert env.out.getvalue() == "Deleted Containers:\nx\n\nTotal reclaimed space: 1.5kB\n"
+
+
+class _FakeResponse:
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+
+    def json(self) -> Any:
+        return self.doc
+
+    def close(self) -> None:
+        pass
+
+
+def test_search_table_as_docker_formats_it() -> None:
+    """docker search's searchContext: description flattened and cut at 45 cells, [OK] for
+    official images, `true`/`false` in JSON."""
+    from cli.actions import registry
+
+    results = [
+        {"name": "busybox", "description": "Busybox base image.\nSmall.", "star_count": 3,
+         "is_official": True},
+        {"name": "me/tool", "description": "x" * 60, "star_count": 0, "is_official": False},
+    ]  # fmt: skip
+    api = FakeAPI()
+    api.request = lambda *a, **k: _FakeResponse(results)  # type: ignore[attr-defined]
+    env = make_env(api)
+    assert registry.search(env, "busybox", [], "", 0, False) == 0
+    assert env.out.getvalue() == (
+        "NAME      DESCRIPTION                                     STARS     OFFICIAL\n"
+        "busybox   Busybox base image. Small.                      3         [OK]\n"
+        "me/tool   " + "x" * 44 + "…   0         \n"
+    )
+    env = make_env(api)
+    registry.search(env, "busybox", [], "{{json .}}", 0, True)
+    first = json.loads(env.out.getvalue().splitlines()[0])
+    assert first == {
+        "Description": "Busybox base image. Small.",
+        "IsOfficial": "true",
+        "Name": "busybox",
+        "StarCount": "3",
+    }
