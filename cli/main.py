@@ -42,6 +42,7 @@ _FIRST_WORDS = {
     "tag": "image",
     "login": "registry",
     "logout": "registry",
+    "search": "registry",
     "build": "build",
     "builder": "build",
     "volume": "volume",
