@@ -452,6 +452,18 @@ def run_pass(cli: list[str], steps: list[Step], host: str, cfg: Path) -> list[tu
     return results
 
 
+def assert_same_steps(want: list[tuple], got: list[tuple]) -> None:
+    """Each step of run_pass's passes gave the same (stdout, stderr, status) with both
+    clients; the message lists every step that did not."""
+    mismatches = [
+        f"step {' '.join(w[0])!r}:\n  docker:   rc={w[3]} out={w[1]!r} err={w[2]!r}\n"
+        f"  dockerpy: rc={g[3]} out={g[1]!r} err={g[2]!r}"
+        for w, g in zip(want, got, strict=True)
+        if w[1:] != g[1:]
+    ]
+    assert not mismatches, "\n".join(mismatches)
+
+
 def cleanup(host: str, cfg: Path) -> None:
     env = {**os.environ, "DOCKER_HOST": host, "DOCKER_CONFIG": str(cfg)}
     ids = subprocess.run(
@@ -483,13 +495,7 @@ def test_same_output_as_docker(name: str, daemon, tmp_path: Path, compiled) -> N
     cleanup(daemon.host, tmp_path)
     got = run_pass([str(DOCKERPY)], steps, daemon.host, tmp_path)
     cleanup(daemon.host, tmp_path)
-    mismatches = [
-        f"step {' '.join(w[0])!r}:\n  docker:   rc={w[3]} out={w[1]!r} err={w[2]!r}\n"
-        f"  dockerpy: rc={g[3]} out={g[1]!r} err={g[2]!r}"
-        for w, g in zip(want, got, strict=True)
-        if w[1:] != g[1:]
-    ]
-    assert not mismatches, "\n".join(mismatches)
+    assert_same_steps(want, got)
 
 
 def test_detached_run_prints_the_id_and_ps_shows_it(daemon, tmp_path: Path, compiled) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from .conftest import IMAGE
 from .daemon import docker_cli
-from .test_cli_compat import DOCKERPY, compiled, run_pass, s
+from .test_cli_compat import DOCKERPY, assert_same_steps, compiled, run_pass, s
 
 __all__ = ["compiled"]  # the fixture, used by name
 
@@ -467,10 +467,5 @@ ERRORS = [
 def test_create_and_run_errors_as_docker(daemon, tmp_path: Path, compiled) -> None:
     want = run_pass([docker_cli()], ERRORS, daemon.host, tmp_path)
     got = run_pass([str(DOCKERPY)], ERRORS, daemon.host, tmp_path)
-    mismatches = [
-        f"{' '.join(w[0])}:\n  docker:   {w[1:]}\n  dockerpy: {g[1:]}"
-        for w, g in zip(want, got, strict=True)
-        if w[1:] != g[1:]
-    ]
-    assert not mismatches, "\n".join(mismatches)
+    assert_same_steps(want, got)
     assert all(status != 0 for *_, status in want[:-2]), want  # each one an error

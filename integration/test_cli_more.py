@@ -21,7 +21,7 @@ import pytest
 from .conftest import IMAGE
 from .daemon import docker_cli
 from .registry import Registry
-from .test_cli_compat import DOCKERPY, Step, compiled, run_pass, s
+from .test_cli_compat import DOCKERPY, Step, assert_same_steps, compiled, run_pass, s
 
 __all__ = ["compiled"]  # the fixture, used by name
 
@@ -83,13 +83,7 @@ def compare(
             for r in results
         ]
     reset(daemon.host, keep)
-    mismatches = [
-        f"step {' '.join(w[0])!r}:\n  docker:   rc={w[3]} out={w[1]!r} err={w[2]!r}\n"
-        f"  dockerpy: rc={g[3]} out={g[1]!r} err={g[2]!r}"
-        for w, g in zip(passes["docker"], passes["dockerpy"], strict=True)
-        if w[1:] != g[1:]
-    ]
-    assert not mismatches, "\n".join(mismatches)
+    assert_same_steps(passes["docker"], passes["dockerpy"])
 
 
 def _fill(arg: str, values: dict[str, str]) -> str:

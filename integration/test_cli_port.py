@@ -14,7 +14,7 @@ import pytest
 from .conftest import IMAGE
 from .daemon import Daemon, docker_cli
 from .netutil import netns_daemon, ok
-from .test_cli_compat import DOCKERPY, compiled, run_pass, s
+from .test_cli_compat import DOCKERPY, assert_same_steps, compiled, run_pass, s
 
 __all__ = ["compiled"]  # the fixture, used by name
 
@@ -79,12 +79,7 @@ STEPS = [
 def test_port_as_docker(nd: Daemon, tmp_path: Path, compiled) -> None:
     want = run_pass([docker_cli()], STEPS, nd.host, tmp_path)
     got = run_pass([str(DOCKERPY)], STEPS, nd.host, tmp_path)
-    mismatches = [
-        f"{' '.join(w[0])}:\n  docker:   {w[1:]}\n  dockerpy: {g[1:]}"
-        for w, g in zip(want, got, strict=True)
-        if w[1:] != g[1:]
-    ]
-    assert not mismatches, "\n".join(mismatches)
+    assert_same_steps(want, got)
     # the published ports are really there (the test would pass on two empty outputs)
     assert "80/tcp -> 0.0.0.0:8080" in want[0][1]
     assert "91/udp -> 127.0.0.1:9001" in want[0][1]

@@ -11,6 +11,7 @@ __all__ = [
     "FORMAT_TABLE_HELP",
     "cpus",
     "duration_ns",
+    "filter_flag",
     "filter_opt",
     "filter_value",
     "ram_bytes",
@@ -85,6 +86,11 @@ def filter_value(value: str) -> str:
     if "=" not in value:
         raise ValueError("bad format of filter (expected name=value)")
     return value
+
+
+def filter_flag(help: str = "Filter output based on conditions provided") -> Opt:
+    """The listing commands' `-f, --filter`."""
+    return Opt("-f", "--filter", metavar="filter", parse=filter_value, help=help)
 
 
 def filter_opt(example: str) -> Opt:

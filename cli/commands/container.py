@@ -5,13 +5,7 @@ from cli._command import Annotated, Arg, Opt, command
 from cli.commands import _parsers
 from cli.env import Env
 
-_FILTER = Opt(
-    "-f",
-    "--filter",
-    metavar="filter",
-    parse=_parsers.filter_value,
-    help="Filter output based on conditions provided",
-)
+_FILTER = _parsers.filter_flag()
 
 
 @command(

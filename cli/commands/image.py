@@ -22,13 +22,7 @@ def images(
     digests: Annotated[bool, Opt("--digests", help="Show digests")] = False,
     filter: Annotated[
         list[str],
-        Opt(
-            "-f",
-            "--filter",
-            metavar="filter",
-            parse=_parsers.filter_value,
-            help="Filter output based on conditions provided",
-        ),
+        _parsers.filter_flag(),
     ] = [],  # noqa: B006
     format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     no_trunc: Annotated[bool, Opt("--no-trunc", help="Don't truncate output")] = False,

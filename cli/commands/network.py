@@ -134,13 +134,7 @@ def network_ls(
     env: Env,
     filter: Annotated[
         list[str],
-        Opt(
-            "-f",
-            "--filter",
-            metavar="filter",
-            parse=_parsers.filter_value,
-            help='Provide filter values (e.g. "driver=bridge")',
-        ),
+        _parsers.filter_flag('Provide filter values (e.g. "driver=bridge")'),
     ] = [],  # noqa: B006
     format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     no_trunc: Annotated[bool, Opt("--no-trunc", help="Do not truncate the output")] = False,

@@ -50,13 +50,7 @@ def search(
     term: Annotated[str, Arg("TERM")],
     filter: Annotated[
         list[str],
-        Opt(
-            "-f",
-            "--filter",
-            metavar="filter",
-            parse=_parsers.filter_value,
-            help="Filter output based on conditions provided",
-        ),
+        _parsers.filter_flag(),
     ] = [],  # noqa: B006 - the parser builds new lists
     format: Annotated[str, Opt("--format", help="Pretty-print search using a Go template")] = "",
     limit: Annotated[int, Opt("--limit", help="Max number of search results")] = 0,

@@ -30,7 +30,7 @@ def events(
     env: Env,
     filter: Annotated[
         list[str],
-        Opt("-f", "--filter", metavar="filter", help="Filter output based on conditions provided"),
+        _parsers.filter_flag(),
     ] = [],  # noqa: B006 - never mutated; the parser builds a new list
     format: Annotated[str, Opt("--format", help=_parsers.FORMAT_HELP)] = "",
     since: Annotated[str, Opt("--since", help="Show all events created since timestamp")] = "",

@@ -92,13 +92,7 @@ def volume_ls(
     ] = False,
     filter: Annotated[
         list[str],
-        Opt(
-            "-f",
-            "--filter",
-            metavar="filter",
-            parse=_parsers.filter_value,
-            help='Provide filter values (e.g. "dangling=true")',
-        ),
+        _parsers.filter_flag('Provide filter values (e.g. "dangling=true")'),
     ] = [],  # noqa: B006
     format: Annotated[str, Opt("--format", help=_parsers.FORMAT_TABLE_HELP)] = "",
     quiet: Annotated[bool, Opt("-q", "--quiet", help="Only display volume names")] = False,
