@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_STOP_TIMEOUT = 10
-DRAIN_TIMEOUT = 2.0
+DRAIN_IDLE = 2.0  # dockerd waits 2 s for the output; we wait while it still flows (io.py)
 
 
 @dataclass(slots=True)
@@ -590,7 +590,7 @@ class ContainerService:
         except errdefs.EngineError as exc:
             log.warning("wait for %s failed: %s", c.id[:12], exc.message)
             status = ExitStatus(code=255)
-        await live.io.drain(DRAIN_TIMEOUT)
+        await live.io.drain(DRAIN_IDLE)
         with contextlib.suppress(errdefs.NotFound):
             await self._runtime.delete(c.id)
         if self._networks is not None:
@@ -1309,7 +1309,8 @@ class ContainerService:
                 live.health.stop()
             if live.monitor is not None:
                 live.monitor.cancel()
-            live.io.close()
+        lives = list(self._live.values())
+        await asyncio.gather(*(live.io.let_go(DRAIN_IDLE) for live in lives))
         closing = [live.io.log.wait_closed() for live in self._live.values()]
         if closing:  # network log drivers deliver what they hold (bounded by their grace)
             await asyncio.gather(*closing, return_exceptions=True)

@@ -45,7 +45,10 @@ from pathlib import Path
 
 from .types import TaskIO
 
-READ_LIMIT = 1 << 20  # StreamReader buffer high-water mark; above it the pipe back-pressures
+# The StreamReader's high-water mark: above it the pipe back-pressures, so a container writing
+# faster than its log is written waits, as with dockerd's copier, instead of the daemon
+# holding megabytes of its output
+READ_LIMIT = 64 * 1024
 CHUNK = 64 * 1024
 
 
