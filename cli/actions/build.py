@@ -60,7 +60,7 @@ class BuildOptions(Options):
     memory_swap: int = 0
     shm_size: int = 0
     squash: bool = False
-    ulimits: Sequence[str] = ()
+    ulimits: Sequence[dict[str, Any]] = ()  # parsed by the flag (units.ParseUlimit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,12 +246,6 @@ def _kv_map(items: Sequence[str], from_env: bool) -> dict[str, str | None]:
     return out
 
 
-def _ulimit(value: str) -> dict[str, Any]:
-    name, _, limits = value.partition("=")
-    soft, _, hard = limits.partition(":")
-    return {"Name": name, "Soft": int(soft), "Hard": int(hard or soft)}
-
-
 def _params(opts: BuildOptions, dockerfile: str) -> dict[str, Any]:
     """ImageBuildOptions as the client library puts them in the query."""
     p: dict[str, Any] = {
@@ -277,7 +271,7 @@ def _params(opts: BuildOptions, dockerfile: str) -> dict[str, Any]:
         "memswap": str(opts.memory_swap),
         "cgroupparent": opts.cgroup_parent,
         "shmsize": str(opts.shm_size),
-        "ulimits": json.dumps([_ulimit(u) for u in opts.ulimits]),
+        "ulimits": json.dumps(list(opts.ulimits)),
         "buildargs": json.dumps(_kv_map(opts.build_args, True)),
         "labels": json.dumps(_kv_map(opts.labels, False)),
         "cachefrom": json.dumps(list(opts.cache_from)),

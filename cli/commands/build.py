@@ -1,6 +1,7 @@
 """build (legacy builder) and builder prune: flags only."""
 
 from cli._command import Annotated, Arg, Opt, command
+from cli.commands import _container_values as v
 from cli.commands import _parsers
 from cli.env import Env
 
@@ -134,7 +135,8 @@ def build(
     ] = [],  # noqa: B006
     target: Annotated[str, Opt("--target", help="Set the target build stage to build.")] = "",
     ulimit: Annotated[
-        list[str], Opt("--ulimit", metavar="ulimit", help="Ulimit options", show_default="[]")
+        list[dict],
+        Opt("--ulimit", metavar="ulimit", parse=v.ulimit, help="Ulimit options", show_default="[]"),
     ] = [],  # noqa: B006
 ) -> int:
     from cli.actions import build as act
