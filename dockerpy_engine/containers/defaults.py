@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errdefs import InvalidParameter
+from .hostconfig import rlimit
 from .logdrivers._options import OptionError, ram_in_bytes
 from .spec import DEFAULT_SHM_SIZE
 
@@ -78,11 +80,10 @@ def ulimits(value: object) -> tuple[dict[str, Any], ...]:
     else:
         raise DefaultsError(f"invalid default-ulimits: {value!r}")
     for entry in entries:
-        if entry["Soft"] > entry["Hard"] >= 0:
-            raise DefaultsError(
-                f"ulimit soft limit must be less than or equal to hard limit: "
-                f"{entry['Soft']} > {entry['Hard']}"
-            )
+        try:
+            rlimit(entry)  # a container's own Ulimits entry's checks
+        except InvalidParameter as exc:
+            raise DefaultsError(exc.message) from None
     return tuple(entries)
 
 

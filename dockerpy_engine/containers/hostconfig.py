@@ -496,7 +496,7 @@ def _check_start_time(hc: Mapping[str, Any], env: Environment) -> None:
         profile = parse_profile(security.seccomp)
         resolve_profile(profile, [], arch=env.arch, kernel=env.kernel)
     for ulimit in hc.get("Ulimits") or ():
-        _rlimit(ulimit)
+        rlimit(ulimit)
     for destination, data in (hc.get("Tmpfs") or {}).items():
         tmpfs_mount(destination, data)
     if _int(hc, "CpuShares") < 0:
@@ -754,7 +754,7 @@ def spec_options(
         "no_new_privileges": security.no_new_privileges,
         "oom_score_adj": _int(hc, "OomScoreAdj"),
         "console_size": tuple(hc.get("ConsoleSize") or (0, 0)),
-        "rlimits": [_rlimit(u) for u in hc.get("Ulimits") or ()],
+        "rlimits": [rlimit(u) for u in hc.get("Ulimits") or ()],
         "read_only": bool(hc.get("ReadonlyRootfs")),
         "extra_mounts": [*init_mounts, *ipc_mounts, *tmpfs],
         "cgroup_parent": hc.get("CgroupParent") or "",
@@ -964,8 +964,8 @@ def resources(hc: Mapping[str, Any]) -> Resources:
     )
 
 
-def _rlimit(ulimit: Mapping[str, Any]) -> Rlimit:
-    """A HostConfig.Ulimits entry; -1 is unlimited (RLIM_INFINITY)."""
+def rlimit(ulimit: Mapping[str, Any]) -> Rlimit:
+    """A HostConfig.Ulimits entry (or a default-ulimits one); -1 is unlimited (RLIM_INFINITY)."""
     name = str(ulimit.get("Name") or "")
     if name not in ULIMIT_NAMES:
         _invalid(f"invalid ulimit type: {name}")
