@@ -357,7 +357,13 @@ def _create_bodies(cli: str, argv: list[str], proxy: RecordingProxy, cfg: Path) 
     proxy.requests.clear()
     p = subprocess.run([cli, "create", "--name", "cmp-body", *argv], capture_output=True, env=env)
     subprocess.run([docker_cli(), "rm", "-f", "cmp-body"], capture_output=True, env=env)
-    return [*proxy.bodies("/containers/create"), p.returncode, p.stderr.decode()]
+    bodies = proxy.bodies("/containers/create")
+    for body in bodies:
+        # docker fills Binds by ranging over a Go map of the -v values: its order is random
+        binds = body.get("HostConfig", {}).get("Binds")
+        if binds:
+            binds.sort()
+    return [*bodies, p.returncode, p.stderr.decode()]
 
 
 @pytest.mark.parametrize("name", sorted(BODIES))
