@@ -307,6 +307,14 @@ def test_containers_talk_over_a_user_network(remapped: Daemon) -> None:
         remapped.cli("network", "rm", "userns-net")
 
 
+def _tar_of_one(name: str) -> bytes:
+    """A tar holding one root-owned file and no entries for its directories."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.addfile(tarfile.TarInfo(name), io.BytesIO())
+    return buf.getvalue()
+
+
 def test_cp_and_export_speak_container_ids(remapped: Daemon, tmp_path: Path) -> None:
     uid, gid = _root_pair("dockremap")
     name = "userns-cp"
@@ -317,11 +325,15 @@ def test_cp_and_export_speak_container_ids(remapped: Daemon, tmp_path: Path) -> 
         source.write_text("in\n")
         os.chown(source, 0, 0)
         ok(remapped.cli("cp", str(source), f"{name}:/copied.txt"))
+        # a tar naming a file under directories it does not list: Untar makes them as root
+        ok(remapped.cli("cp", "-", f"{name}:/", input=_tar_of_one("made/on/way.txt")))
         upper = Path(_inspect(remapped, name)["GraphDriver"]["Data"]["UpperDir"])
         assert _owner(upper / "copied.txt") == (uid, gid)
+        assert _owner(upper / "made") == _owner(upper / "made/on") == (uid, gid)
         exported = _tar_owners(ok(remapped.cli("export", name)).stdout)
         assert exported["owned"] == (1000, 1000)
         assert exported["copied.txt"] == (0, 0)
+        assert exported["made/on"] == exported["made/on/way.txt"] == (0, 0)
         assert exported["bin/busybox"] == (0, 0)
     finally:
         remapped.cli("rm", "-f", name)

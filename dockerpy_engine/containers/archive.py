@@ -316,15 +316,21 @@ class ScopedRoot:
         return Node(os.open(source.parent, _DIR_PATH_FLAGS), source.name, parts, source)
 
     def resolve(
-        self, path: str, follow: bool, *, create_dirs: bool = False, lenient: bool = False
+        self,
+        path: str,
+        follow: bool,
+        *,
+        mkdir_owner: tuple[int, int] | None = None,
+        lenient: bool = False,
     ) -> Node:
         """Find `path` (relative to the root, `/` or not) without leaving the root.
 
         Symlinks in the middle are always followed in scope; the last element only when
-        `follow`. With `create_dirs`, missing directories on the way are made (0755, as
-        MkdirAll). With `lenient`, a missing element ends the walk and the rest of the path
-        is appended as written (FollowSymlinkInScope on a broken link): the result's `parts`
-        are meaningful, its `parent` is the deepest directory found.
+        `follow`. With `mkdir_owner`, missing directories on the way are made (0755, as
+        MkdirAllAndChownNew, owned by that host uid:gid). With `lenient`, a missing element
+        ends the walk and the rest of the path is appended as written (FollowSymlinkInScope on
+        a broken link): the result's `parts` are meaningful, its `parent` is the deepest
+        directory found.
         Raises FileNotFoundError, NotADirectoryError, or OSError(ELOOP).
         """
         pending = [p for p in path.split("/") if p not in ("", ".")]
@@ -357,16 +363,16 @@ class ScopedRoot:
                     with contextlib.suppress(FileNotFoundError):
                         st = os.stat(part, dir_fd=stack[-1], follow_symlinks=False)
                 if mounted is None and st is None:  # missing
-                    if not create_dirs and self._leads_to_mount(here):
+                    if mkdir_owner is None and self._leads_to_mount(here):
                         mounted = self._placeholder
                     elif lenient:
                         return self._lexical_rest(stack, names, [part, *reversed(pending)])
-                    elif not create_dirs:
+                    elif mkdir_owner is None:
                         if last:
                             return Node(_dup(stack[-1]), part, here)
                         raise FileNotFoundError(errno.ENOENT, "no such file or directory", part)
                     else:
-                        st = self._mkdir(stack[-1], part, here)
+                        st = self._mkdir(stack[-1], part, here, mkdir_owner)
                 if mounted is not None:
                     if last:
                         return Node(_dup(mounted), "", here)
@@ -410,12 +416,20 @@ class ScopedRoot:
                 with contextlib.suppress(OSError):
                     os.close(fd)
 
-    def _mkdir(self, dir_fd: int, name: str, parts: tuple[str, ...]) -> os.stat_result:
-        """MkdirAll's step (0755); a read-only mount refuses it as the kernel would."""
+    def _mkdir(
+        self, dir_fd: int, name: str, parts: tuple[str, ...], owner: tuple[int, int]
+    ) -> os.stat_result:
+        """MkdirAllAndChownNew's step (0755, only a directory it made is chowned); a
+        read-only mount refuses it as the kernel would."""
         if self.read_only_at(parts):
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), "/" + "/".join(parts))
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(name, 0o755, dir_fd=dir_fd)
+        except FileExistsError:
+            pass
+        else:
+            if owner != (0, 0):
+                os.chown(name, *owner, dir_fd=dir_fd, follow_symlinks=False)
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
 
     @staticmethod
@@ -775,7 +789,9 @@ class _Extraction:
         parent_rel, _, base = "/".join(parts).rpartition("/")
         if not rel:
             return  # the extraction directory itself: it exists and is a directory
-        with self.scope.resolve(parent_rel, follow=True, create_dirs=True) as parent:
+        # Untar makes missing parents owned by the containers' root (remapped or not)
+        owner = self.options.ids.root_pair()
+        with self.scope.resolve(parent_rel, follow=True, mkdir_owner=owner) as parent:
             if parent.source is not None:
                 raise ArchiveError(f"mkdir {parent.path}: not a directory")
             if parent.name:
