@@ -13,6 +13,7 @@ from ...distribution.progress import format_error
 from ...errdefs import EngineError, InvalidParameter
 from ...httpget import get_with_status_error
 from ...images.history import image_history
+from ...images.legacy_inspect import shape_for_version
 from ...images.platforms import Platform, decode_platform
 from ...images.prune import prune_images
 from ...images.reference import repo_tag_reference
@@ -139,7 +140,9 @@ async def get_images_json(request: web.Request) -> web.Response:
 
 async def get_image_json(request: web.Request) -> web.Response:
     store = request.app[IMAGES]
-    return json_response(store.to_api_inspect(store.get(request.match_info["name"])))
+    image = store.get(request.match_info["name"])
+    inspect = store.to_api_inspect(image)
+    return json_response(shape_for_version(inspect, image, request[API_VERSION_KEY]))
 
 
 async def post_image_tag(request: web.Request) -> web.Response:
