@@ -22,58 +22,40 @@ from ..version import api_less_than
 from .store import ZERO_TIME
 from .types import Image
 
-# Go's container.Config: each field, and whether `omitempty` drops it when empty
-_CONTAINER_CONFIG = (
-    ("Hostname", False),
-    ("Domainname", False),
-    ("User", False),
-    ("AttachStdin", False),
-    ("AttachStdout", False),
-    ("AttachStderr", False),
-    ("ExposedPorts", True),
-    ("Tty", False),
-    ("OpenStdin", False),
-    ("StdinOnce", False),
-    ("Env", False),
-    ("Cmd", False),
-    ("Healthcheck", True),
-    ("ArgsEscaped", True),
-    ("Image", False),
-    ("Volumes", False),
-    ("WorkingDir", False),
-    ("Entrypoint", False),
-    ("NetworkDisabled", True),
-    ("MacAddress", True),
-    ("OnBuild", False),
-    ("Labels", False),
-    ("StopSignal", True),
-    ("StopTimeout", True),
-    ("Shell", True),
+# Go's container.Config: each field, its zero value (null for slices, maps and pointers) and
+# whether `omitempty` drops it when empty
+_CONTAINER_CONFIG: tuple[tuple[str, Any, bool], ...] = (
+    *((name, "", False) for name in ("Hostname", "Domainname", "User")),
+    *((name, False, False) for name in ("AttachStdin", "AttachStdout", "AttachStderr")),
+    ("ExposedPorts", None, True),
+    *((name, False, False) for name in ("Tty", "OpenStdin", "StdinOnce")),
+    ("Env", None, False),
+    ("Cmd", None, False),
+    ("Healthcheck", None, True),
+    ("ArgsEscaped", False, True),
+    ("Image", "", False),
+    ("Volumes", None, False),
+    ("WorkingDir", "", False),
+    ("Entrypoint", None, False),
+    ("NetworkDisabled", False, True),
+    ("MacAddress", "", True),
+    ("OnBuild", None, False),
+    ("Labels", None, False),
+    ("StopSignal", "", True),
+    ("StopTimeout", None, True),
+    ("Shell", None, True),
 )
-_ZERO: Mapping[str, Any] = {
-    "Hostname": "",
-    "Domainname": "",
-    "User": "",
-    "AttachStdin": False,
-    "AttachStdout": False,
-    "AttachStderr": False,
-    "Tty": False,
-    "OpenStdin": False,
-    "StdinOnce": False,
-    "Image": "",
-    "WorkingDir": "",
-}
 
 
 def go_container_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """`config` (an image config's `config` or `container_config`) as Go encodes a
     container.Config: every field in its order, zero values where unset."""
     out: dict[str, Any] = {}
-    for key, omit_empty in _CONTAINER_CONFIG:
+    for key, zero, omit_empty in _CONTAINER_CONFIG:
         value = config.get(key)
         if omit_empty and not value:
             continue
-        out[key] = _ZERO.get(key) if value is None else value
+        out[key] = zero if value is None else value
     return out
 
 
