@@ -222,3 +222,36 @@ def test_restart_keeps_networks_and_live_addresses(nd: Daemon, netns):
         if cid:
             nd.cli("rm", "-f", cid)
         nd.cli("network", "rm", "keep")
+
+
+def test_the_gateway_moves_to_what_is_left_after_a_disconnect(nd: Daemon, netns):
+    """docker's `connect n1` then `disconnect bridge`, and compose 1.x's disconnect and
+    connect again of the network it created the container on (to set aliases): the next
+    start routes and publishes through the network the container is left on."""
+    ok(nd.cli("network", "create", "--subnet", "10.234.0.0/24", "gwnet"))
+    made = []
+    try:
+        moved = ok(
+            nd.cli("create", "-p", "18095:80", IMAGE, "httpd", "-f", "-p", "80", "-h", "/etc")
+        )
+        made.append(moved)
+        ok(nd.cli("network", "connect", "gwnet", moved))
+        ok(nd.cli("network", "disconnect", "bridge", moved))
+        again = ok(nd.cli("create", "--network", "gwnet", "-p", "18096:80", IMAGE,
+                          "httpd", "-f", "-p", "80", "-h", "/etc"))  # fmt: skip
+        made.append(again)
+        ok(nd.cli("network", "disconnect", "gwnet", again))
+        ok(nd.cli("network", "connect", "--alias", again[:12], "--alias", "web", "gwnet", again))
+        for cid, port in ((moved, 18095), (again, 18096)):
+            ok(nd.cli("start", cid))
+            page = wait_http(netns, f"http://127.0.0.1:{port}/hostname")
+            assert page.returncode == 0 and page.stdout.decode().strip() == cid[:12]
+            assert ok(nd.cli("port", cid)) == f"80/tcp -> 0.0.0.0:{port}"
+            route = ok(nd.cli("exec", cid, "ip", "route", "show", "default"))
+            assert route.startswith("default via 10.234.0.1 ")
+        names = inspect(nd, again)["NetworkSettings"]["Networks"]["gwnet"]["DNSNames"]
+        assert len(names) == len(set(names)) and again[:12] in names and "web" in names
+    finally:
+        for cid in made:
+            nd.cli("rm", "-f", cid)
+        nd.cli("network", "rm", "gwnet")

@@ -60,11 +60,10 @@ class Member:
 
 
 def member_names(name: str, aliases: Sequence[str], container_id: str, hostname: str) -> list[str]:
-    """A container's DNS names on one network, in dockerd's DNSNames order."""
-    names = [name.lstrip("/"), *aliases, container_id[:12]]
-    if hostname and hostname not in names:
-        names.append(hostname)
-    return names
+    """A container's DNS names on one network, in dockerd's DNSNames order, each once
+    (compose 1.x gives the short ID as an alias too)."""
+    names = [name.lstrip("/"), *aliases, container_id[:12], *([hostname] if hostname else [])]
+    return list(dict.fromkeys(names))
 
 
 def _norm(name: str) -> str:

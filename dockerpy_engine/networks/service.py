@@ -680,12 +680,7 @@ class NetworkService:
     def endpoint_settings(self, c: Container, ep: Endpoint) -> dict[str, Any]:
         n = self._networks[ep.network_id]
         aliases = list(ep.config.get("Aliases") or []) or None
-        dns_names = None
-        if n.user_defined and ep.endpoint_id:
-            dns_names = [c.name.lstrip("/"), *(aliases or []), c.id[:12]]
-            hostname = c.config.get("Hostname")
-            if hostname and hostname not in dns_names:
-                dns_names.append(hostname)
+        dns_names = _dns_names(c, ep) if n.user_defined and ep.endpoint_id else None
         return {
             "IPAMConfig": ep.config.get("IPAMConfig") or None,
             "Links": ep.config.get("Links") or None,
@@ -1146,7 +1141,10 @@ class NetworkService:
                 f"endpoint with name {c.name.lstrip('/')} already exists in network {n.name}"
             )
         self._check_endpoint_config(n, config or {})
-        ep = Endpoint(c.id, n.id, config=_clean_config(config or {}))
+        # a container left without its gateway endpoint (compose 1.x disconnects and connects
+        # its network again to set aliases) takes the next network it joins as the gateway
+        primary = not any(e.primary for e in self._of(c.id))
+        ep = Endpoint(c.id, n.id, config=_clean_config(config or {}), primary=primary)
         self._endpoints[(c.id, n.id)] = ep
         self._rows.save_endpoint(ep.to_record())
         if pid:
@@ -1172,6 +1170,10 @@ class NetworkService:
             await self._release(ep)
         self._endpoints.pop((c.id, n.id), None)
         self._rows.delete_endpoint(c.id, n.id)
+        rest = self._of(c.id)
+        if ep.primary and rest:  # the gateway moves on, from the next start (by network name)
+            rest[0].primary = True
+            self._rows.save_endpoint(rest[0].to_record())
 
 
 def _subnet_for(

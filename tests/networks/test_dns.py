@@ -125,6 +125,8 @@ def test_resolv_conf():
 def test_member_names():
     assert dns.member_names("/web", ["www"], WEB, "web") == ["web", "www", WEB[:12]]
     assert dns.member_names("/web", [], WEB, "h") == ["web", WEB[:12], "h"]
+    # an alias repeating the short ID (compose 1.x) is listed once, where it first came
+    assert dns.member_names("/web", [WEB[:12], "www"], WEB, "") == ["web", WEB[:12], "www"]
 
 
 class _Upstream(asyncio.DatagramProtocol):
