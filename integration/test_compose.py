@@ -1,6 +1,7 @@
 """docker-compose (Debian's 1.29, with its own docker-py) drives a project on our daemon as it
 would on dockerd: a built service, a healthcheck gating `depends_on`, service names over the
-embedded DNS, a named volume, networks with IPAM, exec/run/scale, a recreate and `down -v`.
+embedded DNS, a published port, a named volume, networks with IPAM, exec/run/scale, a
+recreate and `down -v`.
 
 Compose 1.29 reads the image's `ContainerConfig` when it recreates a container, which API 1.45
 dropped; against dockerd 25 and later its users set `COMPOSE_API_VERSION=1.44`, and so do we.
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from .daemon import Daemon
-from .netutil import netns_daemon, ok
+from .netutil import netns_daemon, ok, wait_http
 
 PROJECT = "dpycompose"
 COMPOSE = """\
@@ -31,6 +32,7 @@ services:
     environment:
       GENERATION: "{generation}"
     volumes: [data:/srv]
+    ports: ["18097:8080"]
     networks: [front, back]
     healthcheck:
       test: ["CMD", "test", "-f", "/srv/index.html"]
@@ -103,7 +105,7 @@ def _wait_for_log(nd: Daemon, root: Path, service: str, text: str) -> str:
         time.sleep(0.2)
 
 
-def test_up_builds_orders_and_connects_the_services(nd: Daemon, project: Path) -> None:
+def test_up_builds_orders_and_connects_the_services(nd: Daemon, project: Path, netns) -> None:
     ok(_compose(nd, project, "up", "-d", "seed"))
     ok(_compose(nd, project, "up", "-d"))
     assert "built" in _wait_for_log(nd, project, "built", "built")
@@ -118,6 +120,9 @@ def test_up_builds_orders_and_connects_the_services(nd: Daemon, project: Path) -
     )
     listing = ok(_compose(nd, project, "ps"))
     assert "Up (healthy)" in listing and "Exit 0" in listing
+    assert "0.0.0.0:18097->8080/tcp" in listing
+    page = wait_http(netns, "http://127.0.0.1:18097/index.html")
+    assert page.returncode == 0 and page.stdout.decode().strip() == "hi"
 
 
 def test_exec_run_and_scale(nd: Daemon, project: Path) -> None:
