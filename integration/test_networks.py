@@ -8,6 +8,7 @@ import json
 import shutil
 from collections.abc import Iterator
 
+import docker
 import pytest
 
 from .conftest import IMAGE
@@ -255,3 +256,19 @@ def test_the_gateway_moves_to_what_is_left_after_a_disconnect(nd: Daemon, netns)
         for cid in made:
             nd.cli("rm", "-f", cid)
         nd.cli("network", "rm", "gwnet")
+
+
+def test_api_before_1_45_lists_the_short_id_and_hostname_as_aliases(nd: Daemon):
+    ok(nd.cli("network", "create", "aliasnet"))
+    cid = ""
+    try:
+        cid = ok(nd.cli("run", "-d", "--network", "aliasnet", "--network-alias", "svc",
+                        "--hostname", "hn", IMAGE, "sleep", "60"))  # fmt: skip
+        now = docker.APIClient(base_url=nd.host, version="1.51").inspect_container(cid)
+        old = docker.APIClient(base_url=nd.host, version="1.44").inspect_container(cid)
+        assert now["NetworkSettings"]["Networks"]["aliasnet"]["Aliases"] == ["svc"]
+        assert old["NetworkSettings"]["Networks"]["aliasnet"]["Aliases"] == ["svc", cid[:12], "hn"]
+    finally:
+        if cid:
+            nd.cli("rm", "-f", cid)
+        nd.cli("network", "rm", "aliasnet")

@@ -14,6 +14,8 @@ from ...containers.service import ContainerService
 from ...containers.types import AttachOptions, CreateOptions, ListOptions, LogsOptions, StopOptions
 from ...errdefs import EngineError, InvalidParameter
 from ...gofmt import go_quote
+from ...networks.service import PREDEFINED
+from ...version import api_less_than
 from .._params import (
     CONSOLE_BOUNDS,
     Struct,
@@ -26,6 +28,7 @@ from .._params import (
 )
 from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
 from ..keys import CONTAINERS, EXECS
+from ..middleware import API_VERSION_KEY
 from .networks import ENDPOINT_SETTINGS
 
 STREAMS = {"stdout": 1, "stderr": 2}
@@ -157,7 +160,19 @@ async def get_containers_json(request: web.Request) -> web.Response:
 async def get_container_json(request: web.Request) -> web.Response:
     data = _svc(request).inspect(request.match_info["name"])
     data["ExecIDs"] = request.app[EXECS].ids_of(data["Id"]) or None
+    if api_less_than(request[API_VERSION_KEY], "1.45"):
+        _alias_id_and_hostname(data)
     return json_response(data)
+
+
+def _alias_id_and_hostname(data: dict) -> None:
+    """Before API 1.45, dockerd lists the short ID and the hostname among the aliases on each
+    user-defined network (compose 1.x looks for the ID there before it reconnects a
+    container to give it its aliases)."""
+    extra = [data["Id"][:12], data["Config"].get("Hostname") or ""]
+    for name, ep in (data["NetworkSettings"]["Networks"] or {}).items():
+        if name not in (*PREDEFINED, "default") and not name.startswith("container:"):
+            ep["Aliases"] = list(dict.fromkeys([*(ep["Aliases"] or []), *extra]))
 
 
 async def post_container_start(request: web.Request) -> web.Response:
