@@ -215,3 +215,11 @@ def test_info_limits_warnings_and_registry_config(cli, client):
     for line in expected:
         assert line in result.stderr.decode() + result.stdout.decode()
     assert "Insecure Registries:" in result.stdout.decode()
+
+
+def test_system_df_images_have_virtual_size_before_api_1_44(daemon):
+    older = docker.APIClient(base_url=daemon.host, version="1.43")
+    images = older._result(older._get(older._url("/system/df")), True)["Images"]
+    assert images and all(image["VirtualSize"] == image["Size"] for image in images)
+    newer = docker.APIClient(base_url=daemon.host, version="1.44")
+    assert all("VirtualSize" not in image for image in newer.df()["Images"])

@@ -44,13 +44,18 @@ async def get_info(request: web.Request) -> web.Response:
 
 
 async def get_system_df(request: web.Request) -> web.Response:
-    """GET /system/df; `type` (repeatable) picks the sections from API 1.42 on."""
+    """GET /system/df; `type` (repeatable) picks the sections from API 1.42 on, and the
+    images have VirtualSize (their Size) before 1.44."""
+    version = request[API_VERSION_KEY]
     types = request.query.getall("type", [])
-    if api_less_than(request[API_VERSION_KEY], "1.42"):
+    if api_less_than(version, "1.42"):
         types = []
     usage = await disk_usage(
         request.app[CONTAINERS], request.app[IMAGES], request.app.get(VOLUMES), types
     )
+    if api_less_than(version, "1.44"):
+        for image in usage["Images"] or []:
+            image["VirtualSize"] = image["Size"]
     return json_response(usage)
 
 
