@@ -272,3 +272,20 @@ def test_api_before_1_45_lists_the_short_id_and_hostname_as_aliases(nd: Daemon):
         if cid:
             nd.cli("rm", "-f", cid)
         nd.cli("network", "rm", "aliasnet")
+
+
+@pytest.mark.parametrize("version", ["1.43", "1.51"])
+def test_a_container_wide_mac_address_reaches_the_endpoint(nd: Daemon, version: str):
+    """docker-py's `mac_address=` is the container-wide field: dockerd moves it to the main
+    network's endpoint (with a deprecation warning from API 1.44 on)."""
+    api = docker.APIClient(base_url=nd.host, version=version)
+    created = api.create_container(IMAGE, "sleep 60", mac_address="02:42:ac:11:00:99")
+    try:
+        assert bool(created["Warnings"]) == (version == "1.51")
+        api.start(created["Id"])
+        link = ok(nd.cli("exec", created["Id"], "cat", "/sys/class/net/eth0/address"))
+        assert link == "02:42:ac:11:00:99"
+        info = api.inspect_container(created["Id"])
+        assert info["NetworkSettings"]["Networks"]["bridge"]["MacAddress"] == "02:42:ac:11:00:99"
+    finally:
+        api.remove_container(created["Id"], force=True)

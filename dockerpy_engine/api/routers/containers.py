@@ -29,6 +29,7 @@ from .._params import (
 from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
 from ..keys import CONTAINERS, EXECS
 from ..middleware import API_VERSION_KEY
+from .create_compat import adapt_create
 from .networks import ENDPOINT_SETTINGS
 
 STREAMS = {"stdout": 1, "stderr": 2}
@@ -136,15 +137,17 @@ async def post_containers_create(request: web.Request) -> web.Response:
     typed_fields(body, "Config", CONTAINER_CONFIG)
     typed_fields(body, "CreateRequest", _CREATE_REQUEST)
     config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+    version = request[API_VERSION_KEY]
     opts = CreateOptions(
         name=request.query.get("name", ""),
         config=config,
         host_config=body.get("HostConfig") or {},
         networking_config=body.get("NetworkingConfig") or {},
-        platform=request.query.get("platform", ""),
+        platform="" if api_less_than(version, "1.41") else request.query.get("platform", ""),
     )
+    moved = adapt_create(version, opts.config, opts.host_config, opts.networking_config)
     container_id, warnings = await _svc(request).create(opts)
-    return json_response({"Id": container_id, "Warnings": warnings}, status=201)
+    return json_response({"Id": container_id, "Warnings": [*warnings, *moved]}, status=201)
 
 
 async def get_containers_json(request: web.Request) -> web.Response:
