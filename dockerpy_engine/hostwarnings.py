@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .containers.hostconfig import CgroupSupport, probe_cgroups
+from .containers.hostenv import CgroupSupport, probe_cgroups
 
 _THROTTLE = (
     ("rbps", "read_bps_device"),

@@ -128,7 +128,7 @@ def test_add_host_and_dns_flags(cli):
 
 
 def test_add_host_gateway_gets_the_fallback_address(cli):
-    """No networking yet: host-gateway maps to the loopback fallback (see hostconfig)."""
+    """No networking yet: host-gateway maps to the loopback fallback (see hostenv)."""
     assert run(cli, "--add-host", "gw:host-gateway", IMAGE, "tail", "-n1", "/etc/hosts") == (
         "127.0.0.1\tgw\n"
     )

@@ -200,7 +200,7 @@ def test_prune_endpoints_accept_until_and_label(client, label):
 
 
 def test_info_limits_warnings_and_registry_config(cli, client):
-    from dockerpy_engine.containers.hostconfig import probe_cgroups
+    from dockerpy_engine.containers.hostenv import probe_cgroups
     from dockerpy_engine.hostwarnings import ipv4_forwarding, warnings
 
     info = client.info()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockerpy_engine.containers.hostconfig import CgroupSupport
+from dockerpy_engine.containers.hostenv import CgroupSupport
 from dockerpy_engine.hostwarnings import ipv4_forwarding, limits, warnings
 
 

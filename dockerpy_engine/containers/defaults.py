@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errdefs import InvalidParameter
-from .hostconfig import rlimit
+from .limits import rlimit
 from .logdrivers._options import OptionError, ram_in_bytes
 from .spec import DEFAULT_SHM_SIZE
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from .. import errdefs
 from ..asyncutil import uninterruptible
-from ..containers.hostconfig import read_host_resolv_conf
+from ..containers.etcfiles import read_host_resolv_conf
 from ..containers.logs import parse_time
 from ..containers.types import Container, now_rfc3339
 from ..events import EventBus

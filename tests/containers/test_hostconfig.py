@@ -1,5 +1,6 @@
-"""containers/hostconfig.py: dockerd's create-time checks and the HostConfig → spec mapping,
-on a pinned machine (no cgroup files, devices or binaries of the test host are read)."""
+"""containers/hostconfig.py and its siblings (adapt, spec_inputs, etcfiles, hostenv…):
+dockerd's create-time checks and the HostConfig → spec mapping, on a pinned machine (no
+cgroup files, devices or binaries of the test host are read)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,23 @@ from typing import Any
 import pytest
 
 from dockerpy_engine import errdefs
-from dockerpy_engine.containers import hostconfig
-from dockerpy_engine.containers.hostconfig import (
-    CgroupSupport,
-    Donor,
-    Environment,
-    adapt_host_config,
-    check_signal,
-    device_rules,
-    devices_from_path,
+from dockerpy_engine.containers.adapt import adapt_host_config
+from dockerpy_engine.containers.devices import device_rules, devices_from_path
+from dockerpy_engine.containers.etcfiles import (
+    DEFAULT_HOSTS,
     hosts_file,
-    merge_tmpfs_options,
-    parse_security_opts,
-    probe_cgroups,
     read_host_resolv_conf,
     resolv_conf,
-    spec_options,
-    validate_host_config,
 )
+from dockerpy_engine.containers.hostconfig import check_signal, validate_host_config
+from dockerpy_engine.containers.hostenv import (
+    CgroupSupport,
+    Environment,
+    find_init,
+    probe_cgroups,
+)
+from dockerpy_engine.containers.namespace_modes import Donor, needs_shm_mount
+from dockerpy_engine.containers.security_opts import SecurityOptions, parse_security_opts
 from dockerpy_engine.containers.spec import (
     DEFAULT_SHM_SIZE,
     HostInfo,
@@ -39,6 +39,8 @@ from dockerpy_engine.containers.spec import (
     build_spec,
     capabilities_from_mask,
 )
+from dockerpy_engine.containers.spec_inputs import spec_options
+from dockerpy_engine.containers.tmpfs import merge_tmpfs_options
 
 DONOR_ID = "d" * 64
 NULL = {"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}
@@ -556,14 +558,14 @@ def test_host_namespaces_and_privileged_get_label_disable() -> None:
 
 
 def test_security_options_as_dockerd_parses_them() -> None:
-    assert parse_security_opts([]) == hostconfig.SecurityOptions()
+    assert parse_security_opts([]) == SecurityOptions()
     parsed = parse_security_opts(
         ["no-new-privileges", "seccomp=unconfined", "apparmor:unconfined", "label=level:s0"]
     )
     assert parsed.no_new_privileges and parsed.seccomp == "unconfined"
     assert parsed.apparmor == "unconfined" and parsed.labels == ("level:s0",)
     assert parse_security_opts(["no-new-privileges=true", "no-new-privileges:0"]) == (
-        hostconfig.SecurityOptions(no_new_privileges=False)
+        SecurityOptions(no_new_privileges=False)
     )
     assert parse_security_opts(["no-new-privileges:T"]).no_new_privileges
     profile = '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["a=b"]}]}'
@@ -764,12 +766,10 @@ def test_ipc_private_has_its_own_sized_shm() -> None:
 def test_ipc_shareable_binds_the_hosts_shm_tmpfs_of_the_container() -> None:
     s = spec(IpcMode="shareable")
     assert mount(s, "/dev/shm")["source"] == "/var/lib/dockerpy/containers/c0ffee/shm"
-    assert hostconfig.needs_shm_mount({"IpcMode": "shareable"})
-    assert hostconfig.needs_shm_mount({})  # containers older than IpcMode were shareable
-    assert not hostconfig.needs_shm_mount({"IpcMode": "private"})
-    assert not hostconfig.needs_shm_mount(
-        {"IpcMode": "shareable", "Binds": ["/host/shm:/dev/shm:rw"]}
-    )
+    assert needs_shm_mount({"IpcMode": "shareable"})
+    assert needs_shm_mount({})  # containers older than IpcMode were shareable
+    assert not needs_shm_mount({"IpcMode": "private"})
+    assert not needs_shm_mount({"IpcMode": "shareable", "Binds": ["/host/shm:/dev/shm:rw"]})
 
 
 def test_joining_a_donors_ipc_and_pid_namespaces() -> None:
@@ -950,7 +950,7 @@ def test_hosts_file_appends_extra_hosts_after_the_defaults() -> None:
         "fe80::1\tv6\n"
         "172.17.0.1\tgw\n"
     )
-    assert hosts_file(None, "x") == hostconfig.DEFAULT_HOSTS
+    assert hosts_file(None, "x") == DEFAULT_HOSTS
 
 
 HOST_RESOLV = (
@@ -1032,7 +1032,7 @@ def test_probe_cgroups_v2(tmp_path: Path) -> None:
 
 
 def test_find_init_prefers_the_static_tini() -> None:
-    found = hostconfig.find_init()
+    found = find_init()
     if os.access("/usr/bin/tini-static", os.X_OK):
         assert found == "/usr/bin/tini-static"
 
