@@ -35,7 +35,22 @@ from ..store import Database
 from ..store.containers import ContainerRows
 from ..volumes import VolumeService
 from ..volumes.mounts import MountPoint
-from . import _shm, hostconfig, listing, merge, names, treediff, vfs, views
+from . import (
+    _shm,
+    adapt,
+    etcfiles,
+    hostconfig,
+    hostenv,
+    limits,
+    listing,
+    merge,
+    names,
+    namespace_modes,
+    spec_inputs,
+    treediff,
+    vfs,
+    views,
+)
 from .defaults import ContainerDefaults
 from .detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from .health import HealthConfig, HealthMonitor, new_health
@@ -285,7 +300,7 @@ class ContainerService:
             path=path,
             args=args,
             config=merge.config_for_api(config, hostname, image_ref),
-            host_config=hostconfig.adapt_host_config(
+            host_config=adapt.adapt_host_config(
                 _host_config_defaults(opts.host_config, self._defaults.shm_size),
                 lambda ref: self.get(ref).id,
             ),
@@ -375,19 +390,19 @@ class ContainerService:
         hostname = c.config["Hostname"]
         Path(c.hostname_path).write_text(hostname + "\n")
         hc = c.host_config
-        env = hostconfig.probe_environment()
+        env = hostenv.probe_environment()
         host_network = hc.get("NetworkMode") == "host"
-        base = _read_text("/etc/hosts") if host_network else hostconfig.DEFAULT_HOSTS
-        hosts = hostconfig.hosts_file(hc.get("ExtraHosts"), env.host_gateway_ip, base)
+        base = _read_text("/etc/hosts") if host_network else etcfiles.DEFAULT_HOSTS
+        hosts = etcfiles.hosts_file(hc.get("ExtraHosts"), env.host_gateway_ip, base)
         Path(c.hosts_path).write_text(hosts)
-        host_resolv = hostconfig.read_host_resolv_conf()
+        host_resolv = etcfiles.read_host_resolv_conf()
         dns = self._defaults.dns_settings(hc)
         if host_network and not any(dns):
             resolv = host_resolv  # the host's resolvers, loopback ones too, are reachable
         elif self._networks is not None and self._networks.embedded_dns(hc.get("NetworkMode")):
             resolv = embedded_dns_resolv_conf(host_resolv, dns[1] or (), dns[2] or ())
         else:
-            resolv = hostconfig.resolv_conf(host_resolv, *dns)
+            resolv = etcfiles.resolv_conf(host_resolv, *dns)
         Path(c.resolv_conf_path).write_text(resolv)
         userns.give_to_root(self._ids, c.hostname_path, c.hosts_path, c.resolv_conf_path)
 
@@ -437,8 +452,8 @@ class ContainerService:
             log_driver.close()
             await self._volumes.release(c.id, c.mount_points)
             raise
-        if hostconfig.needs_shm_mount(c.host_config):  # --ipc shareable: joinable /dev/shm
-            shm_size = hostconfig.shm_size(c.host_config)
+        if namespace_modes.needs_shm_mount(c.host_config):  # --ipc shareable: joinable /dev/shm
+            shm_size = namespace_modes.shm_size(c.host_config)
             await asyncio.to_thread(_shm.mount, directory / "shm", shm_size, self._ids.root_pair())
         rootfs = await self._rootfs_mounts(c, tree)
         await run_io.open()
@@ -538,7 +553,7 @@ class ContainerService:
         )
         # Everything else comes from Config/HostConfig. A running container's spec is only
         # recomputed for its process (exec after a daemon restart): joins are not resolved.
-        options = hostconfig.spec_options(
+        options = spec_inputs.spec_options(
             c.config,
             {
                 **c.host_config,
@@ -568,10 +583,10 @@ class ContainerService:
             )
         )
 
-    def _donor(self, ref: str) -> hostconfig.Donor:
+    def _donor(self, ref: str) -> namespace_modes.Donor:
         """A container whose PID/IPC namespace another joins (`--pid/--ipc container:<ref>`)."""
         d = self.get(ref)
-        return hostconfig.Donor(
+        return namespace_modes.Donor(
             id=d.id,
             status=d.state.status,
             pid=d.state.pid,
@@ -765,7 +780,7 @@ class ContainerService:
         warnings = hostconfig.validate_host_config(updated, c.config)
         async with self._lock(c.id):
             if c.id in self._live:
-                resources = linux_resources(hostconfig.resources(updated))
+                resources = linux_resources(limits.resources(updated))
                 try:
                     await self._runtime.update(c.id, resources)
                 except errdefs.EngineError as exc:
