@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ..distribution.progress import Progress, format_error
 from ..errdefs import EngineError
+from ..version import api_less_than
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 
@@ -18,6 +19,14 @@ log = logging.getLogger(__name__)
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
+
+
+def stream_type(tty: bool, version: str) -> str:
+    """The Content-Type of logs, attach and exec output: stdcopy frames (no TTY) are labelled
+    as such from API 1.42 on; older versions call every stream raw, as dockerd does."""
+    if tty or api_less_than(version, "1.42"):
+        return RAW_STREAM
+    return MULTIPLEXED_STREAM
 
 
 def stdcopy_frame(stream: int, data: bytes) -> bytes:

@@ -17,6 +17,7 @@ from dockerpy_engine.api._streams import (
     STDOUT,
     Hijacked,
     stdcopy_frame,
+    stream_type,
 )
 
 TIMEOUT = 5
@@ -192,3 +193,9 @@ async def test_without_upgrade_the_answer_is_200_with_a_raw_body(attach):
         assert await asyncio.wait_for(reader.read(), TIMEOUT) == b"bye after eof"
     finally:
         writer.close()
+
+
+def test_stream_type_labels_frames_from_api_1_42() -> None:
+    assert stream_type(False, "1.42") == MULTIPLEXED_STREAM
+    assert stream_type(False, "1.41") == RAW_STREAM
+    assert stream_type(True, "1.51") == RAW_STREAM

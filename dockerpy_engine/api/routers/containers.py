@@ -26,7 +26,7 @@ from .._params import (
     qint,
     typed_fields,
 )
-from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
+from .._streams import Hijacked, stdcopy_frame, stream_type
 from ..keys import CONTAINERS, EXECS
 from ..middleware import API_VERSION_KEY
 from .create_compat import adapt_create
@@ -307,7 +307,7 @@ async def get_container_logs(request: web.Request) -> web.StreamResponse:
     opts = _logs_options(request)
     tty, entries = _svc(request).logs(request.match_info["name"], opts)
     response = web.StreamResponse(status=200)
-    response.content_type = RAW_STREAM if tty else MULTIPLEXED_STREAM
+    response.content_type = stream_type(tty, request[API_VERSION_KEY])
     await response.prepare(request)
     batch: list[bytes] = []
     async for entry in entries:
@@ -341,7 +341,7 @@ async def post_container_attach(request: web.Request) -> web.StreamResponse:
     parse_detach_keys(request.query.get("detachKeys") or DEFAULT_DETACH_KEYS)  # 400 before 101
     container, sub = svc.attach(request.match_info["name"], opts)
     tty = container.tty
-    conn = await Hijacked.upgrade(request, RAW_STREAM if tty else MULTIPLEXED_STREAM)
+    conn = await Hijacked.upgrade(request, stream_type(tty, request[API_VERSION_KEY]))
     stdin_task = None
     if opts.stdin and container.config.get("OpenStdin"):
         detach_keys = request.query.get("detachKeys") or ""

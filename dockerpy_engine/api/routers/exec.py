@@ -10,8 +10,9 @@ from aiohttp import web
 from ...containers.exec import ExecOptions, ExecService, ExecStreams
 from ...errdefs import EngineError, InvalidParameter
 from .._params import CONSOLE_BOUNDS, json_body, json_response, qint, typed_fields
-from .._streams import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, stdcopy_frame
+from .._streams import Hijacked, stdcopy_frame, stream_type
 from ..keys import EXECS
+from ..middleware import API_VERSION_KEY
 
 # the JSON types of the bodies dockerd decodes into its ExecConfig and ExecStartCheck structs
 _EXEC_CONFIG = {
@@ -83,7 +84,7 @@ async def post_exec_start(request: web.Request) -> web.StreamResponse:
     tty = ex.opts.tty
     if ex.started:
         await svc.start(ex.id, detach=False)  # raises the 409 before any upgrade
-    conn = await Hijacked.upgrade(request, RAW_STREAM if tty else MULTIPLEXED_STREAM)
+    conn = await Hijacked.upgrade(request, stream_type(tty, request[API_VERSION_KEY]))
     try:
         streams = await svc.start(ex.id, detach=False, console_size=size)
     except EngineError as exc:
