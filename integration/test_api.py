@@ -87,3 +87,24 @@ def test_stopped_start_is_304_and_stop_twice(client):
     kill = raw(client, "POST", f"/containers/{container.id}/kill")
     assert kill.status_code == 409
     container.remove()
+
+
+def test_older_api_versions_get_dockerd_s_answers(client):
+    """A start with a body is refused; `signal` on stop counts from API 1.42 on."""
+    c = client.containers.run(IMAGE, ["sh", "-c", "trap 'exit 7' USR1; sleep 300 & wait"],
+                              detach=True, stop_signal="SIGKILL")  # fmt: skip
+    try:
+        body = raw(client, "POST", f"/v1.41/containers/{c.id}/start", json={"Binds": ["/a:/b"]})
+        assert body.status_code == 400
+        assert "non-empty request body was deprecated since API v1.22" in body.json()["message"]
+        assert raw(client, "POST", f"/v1.41/containers/{c.id}/start", json={}).status_code == 304
+        stop = raw(client, "POST", f"/v1.41/containers/{c.id}/stop?signal=SIGUSR1&t=5")
+        assert stop.status_code == 204
+        c.reload()
+        assert c.attrs["State"]["ExitCode"] == 137  # its own SIGKILL, not the USR1
+        c.start()
+        assert raw(client, "POST", f"/containers/{c.id}/stop?signal=SIGUSR1").status_code == 204
+        c.reload()
+        assert c.attrs["State"]["ExitCode"] == 7
+    finally:
+        c.remove(force=True)

@@ -179,12 +179,24 @@ def _alias_id_and_hostname(data: dict) -> None:
 
 
 async def post_container_start(request: web.Request) -> web.Response:
+    """A body is refused as dockerd does (a JSON object is at least 7 bytes; an empty `{}`
+    or `null` from an old client passes): start-time HostConfig went away in API 1.24."""
+    length = request.content_length
+    if (length is not None and length > 7) or request.headers.get("Transfer-Encoding"):
+        raise InvalidParameter(
+            "starting container with non-empty request body was deprecated since API v1.22 "
+            "and removed in v1.24"
+        )
     await _svc(request).start(request.match_info["name"])
     return web.Response(status=204)
 
 
 def _stop_options(request: web.Request) -> StopOptions:
-    return StopOptions(timeout=qint(request, "t"), signal=request.query.get("signal") or None)
+    """`signal` came with API 1.42; older clients get the container's stop signal."""
+    signal = None
+    if not api_less_than(request[API_VERSION_KEY], "1.42"):
+        signal = request.query.get("signal") or None
+    return StopOptions(timeout=qint(request, "t"), signal=signal)
 
 
 async def post_container_stop(request: web.Request) -> web.Response:
@@ -215,6 +227,11 @@ async def post_container_update(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise InvalidParameter("invalid update body")
     typed_fields(body, "UpdateConfig", HOST_CONFIG)
+    version = request[API_VERSION_KEY]
+    if api_less_than(version, "1.40"):
+        body.pop("PidsLimit", None)  # not updatable before 1.40
+    elif not api_less_than(version, "1.42") and "KernelMemory" in body:
+        body["KernelMemory"] = 0  # removed in 1.42
     warnings = await _svc(request).update(request.match_info["name"], body)
     return json_response({"Warnings": warnings})
 
