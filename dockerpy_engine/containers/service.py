@@ -1,11 +1,11 @@
 """ContainerService: the only way into the container domain (create, start, stop, logs, attach…).
 
-The service holds the verbs (create, start, stop, kill, pause, update, rename, prune, wait,
-remove, list, inspect) and daemon start and shutdown, and hands the rest to collaborators that
-share one `ContainerTable` (the records, what runs, locks): `taskspec` (OCI specs), `monitor`
-(each run's exit, restart policies, health, OOM), `stopping` (stop signal and timeout),
-`streams` (log drivers, logs, attach), `waiters` (wait) and `dirs` (the container's
-directories).
+The service holds the verbs (start, stop, kill, pause, update, rename, prune, wait, remove,
+list, inspect) and daemon start and shutdown, and hands the rest to collaborators that share
+one `ContainerTable` (the records, what runs, locks): `create` (a new container), `taskspec`
+(OCI specs), `monitor` (each run's exit, restart policies, health, OOM), `stopping` (stop
+signal and timeout), `streams` (log drivers, logs, attach), `waiters` (wait) and `dirs` (the
+container's directories).
 """
 
 from __future__ import annotations
@@ -14,42 +14,28 @@ import asyncio
 import contextlib
 import functools
 import logging
-import secrets
 import signal as signals
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import errdefs, userns
+from .. import errdefs
 from ..asyncutil import uninterruptible
 from ..events import EventBus
 from ..filters import labels_match, until_filter
 from ..fsutil import dir_size
 from ..graphdriver import VFS
 from ..images import ImageStore
-from ..images.store import MAX_LAYER_DEPTH
 from ..runtime import ContainerdRuntime, create_fifos, free_stale_fifos
 from ..runtime.types import Mount
 from ..store import Database
 from ..store.containers import ContainerRows
 from ..volumes import VolumeService
 from ..volumes.mounts import MountPoint
-from . import (
-    _shm,
-    adapt,
-    hostconfig,
-    limits,
-    listing,
-    merge,
-    names,
-    namespace_modes,
-    treediff,
-    vfs,
-    views,
-)
+from . import _shm, hostconfig, limits, listing, names, namespace_modes, treediff, views
+from .create import Creator
 from .defaults import ContainerDefaults
-from .dirs import ContainerDirs, lower_dirs, make_dirs, remove_dirs, reset_dir
+from .dirs import ContainerDirs, lower_dirs, remove_dirs, reset_dir
 from .health import HealthConfig, new_health
 from .io import RunIO, Subscriber
 from .logdrivers import LogEntry
@@ -72,6 +58,7 @@ from .types import (
     StopOptions,
     now_rfc3339,
 )
+from .update import updated_host_config
 from .waiters import Waiters
 
 if TYPE_CHECKING:
@@ -102,7 +89,7 @@ class ContainerService:
         # volumes/: the daemon passes its own; without one, a service over the same database
         self._volumes = volumes or VolumeService(db, data_root, events)
         self._volumes.set_users(self._volume_users)
-        self._defaults = defaults or ContainerDefaults()
+        defaults = defaults or ContainerDefaults()
         self._events = events
         self._runtime = runtime
         self._images = images
@@ -111,11 +98,22 @@ class ContainerService:
         self._dirs = ContainerDirs.under(data_root, exec_root)
         self._graph_data: dict[str, dict[str, str]] = {}
         self._waiters = Waiters()
-        self._specs = TaskSpecs(self._table, images, self._defaults, self._ids, self._dirs)
+        self._specs = TaskSpecs(self._table, images, defaults, self._ids, self._dirs)
         # the daemon's log-driver and log-opts: containers without a LogConfig.Type get them
         default_log = log_config or {"Type": "json-file", "Config": {}}
         self._streams = ContainerStreams(self._table, runtime, self._dirs, default_log)
         self._stopper = Stopper(self._table, runtime)
+        self._creator = Creator(
+            self._table,
+            images,
+            networks,
+            self._volumes,
+            self._dirs,
+            self._streams,
+            defaults,
+            self._ids,
+            self._driver,
+        )
         remove_forced = functools.partial(self.remove, force=True, volumes=True)
         self._monitor = Monitor(
             self._table,
@@ -204,112 +202,7 @@ class ContainerService:
     @uninterruptible
     async def create(self, opts: CreateOptions) -> tuple[str, list[str]]:
         """Validate, merge with the image, persist: the container exists once its row commits."""
-        warnings = hostconfig.validate_host_config(
-            opts.host_config, opts.config, userns_remap=not self._ids.empty
-        )
-        if opts.name:
-            name = names.validate(opts.name)
-            self._table.check_name_free(name)
-        else:
-            name = self._table.generated_name()
-        image_ref = opts.config.get("Image") or ""
-        if not image_ref:
-            raise errdefs.InvalidParameter("config cannot be empty in order to create a container")
-        policy = RestartPolicy.from_api(opts.host_config.get("RestartPolicy"))
-        if policy.name not in ("", "no") and opts.host_config.get("AutoRemove"):
-            raise errdefs.InvalidParameter(
-                "can't create 'AutoRemove' container with restart policy"
-            )
-        image = self._images.get(image_ref)
-        if len(image.chain_ids) >= MAX_LAYER_DEPTH:  # overlay2: its init and RW layers on top
-            raise errdefs.System("max depth exceeded")
-        config = merge.merge_config(opts.config, image.container_config)
-        path, args = merge.command_of(config)
-        log_config = self._streams.log_config_for(opts.host_config.get("LogConfig"))
-        container_id = secrets.token_hex(32)
-        directory = self._dirs.of(container_id)
-        network_mode = opts.host_config.get("NetworkMode") or "default"
-        default_hostname = socket.gethostname() if network_mode == "host" else container_id[:12]
-        hostname = config.get("Hostname") or default_hostname
-        container = Container(
-            id=container_id,
-            name=name,
-            created=now_rfc3339(),
-            image_id=image.id,
-            path=path,
-            args=args,
-            config=merge.config_for_api(config, hostname, image_ref),
-            host_config=adapt.adapt_host_config(
-                _host_config_defaults(opts.host_config, self._defaults.shm_size),
-                lambda ref: self._table.get(ref).id,
-            ),
-            log_path=str(directory / f"{container_id}-json.log"),
-            resolv_conf_path=str(directory / "resolv.conf"),
-            hostname_path=str(directory / "hostname"),
-            hosts_path=str(directory / "hosts"),
-            layer_chains=image.chain_ids,
-            driver=self._driver,
-        )
-        container.host_config["LogConfig"] = log_config  # inspect shows the effective one
-        if log_config["Type"] != "json-file":
-            container.log_path = ""  # dockerd sets LogPath for json-file only
-        self._share_network_files(container)
-        container.mount_points = await self._volumes.attach_container(
-            container.config, container.host_config, self._mounts_of
-        )
-        if self._networks is not None:
-            self._networks.on_create(container, opts.networking_config)
-        await self._images.hold_layers(container_id, image)
-        await asyncio.to_thread(
-            make_dirs, container, directory, self._ids, self._defaults, self._embedded_dns
-        )
-        tree = self._dirs.tree(container)
-        if tree is not None:
-            await self._copy_image(container, tree)
-        self._table.save(container)
-        self._table.add(container)
-        self._table.event(container, "create")
-        return container_id, warnings
-
-    async def _copy_image(self, c: Container, tree: Path) -> None:
-        """vfs: the container's rootfs is a copy of its image, made now (in a worker thread,
-        as dockerd's vfs Create copies the parent layer); if that fails, the container is not
-        created and what create had set up for it goes."""
-        try:
-            await asyncio.to_thread(vfs.make_tree, tree, lower_dirs(self._images, c))
-            await asyncio.to_thread(userns.give_to_root, self._ids, tree)
-        except BaseException as exc:
-            await asyncio.to_thread(remove_dirs, self._dirs.of(c.id))
-            await self._images.release_holds(c.id)
-            if self._networks is not None:
-                self._networks.on_remove(c)
-            await self._volumes.detach_container(c.id, c.mount_points, remove_anonymous=True)
-            if isinstance(exc, OSError):
-                raise errdefs.System(f"copying the image for the vfs rootfs: {exc}") from None
-            raise
-
-    def _mounts_of(self, ref: str) -> list[dict[str, Any]]:
-        """--volumes-from: the donor's mount points; an unknown donor is the client's error
-        (400, as dockerd: a 404 from create would make the CLI pull the image)."""
-        try:
-            return self._table.get(ref).mount_points
-        except errdefs.NotFound as exc:
-            raise errdefs.InvalidParameter(exc.message) from None
-
-    def _share_network_files(self, c: Container) -> None:
-        """`--network container:x` shares x's hostname, hosts and resolv.conf files, as dockerd
-        points the joiner at the donor's (the donor was resolved to its ID at create)."""
-        mode = c.host_config.get("NetworkMode") or ""
-        if mode.startswith("container:"):
-            donor = self._table.get(mode.split(":", 1)[1])
-            c.hostname_path = donor.hostname_path
-            c.hosts_path = donor.hosts_path
-            c.resolv_conf_path = donor.resolv_conf_path
-            c.config["Hostname"] = donor.config["Hostname"]
-
-    def _embedded_dns(self, network_mode: str) -> bool:
-        """Whether the container's resolv.conf names the embedded DNS (user-defined networks)."""
-        return self._networks is not None and self._networks.embedded_dns(network_mode)
+        return await self._creator.create(opts)
 
     # ------------------------------------------------------------------ start
 
@@ -473,24 +366,7 @@ class ContainerService:
             raise errdefs.Conflict(
                 f"Cannot update container {c.id}: container is marked for removal"
             )
-        updated = dict(c.host_config)
-        for key in UPDATABLE_RESOURCES:
-            if changes.get(key):
-                updated[key] = changes[key]
-        if changes.get("RestartPolicy"):
-            policy = RestartPolicy.from_api(changes["RestartPolicy"])
-            if policy.name not in ("", "no") and c.auto_remove:
-                raise errdefs.InvalidParameter(
-                    "Restart policy cannot be updated because AutoRemove is enabled for the "
-                    "container"
-                )
-            updated["RestartPolicy"] = changes["RestartPolicy"]
-        memory, swap = _hc_int(updated, "Memory"), _hc_int(updated, "MemorySwap")
-        if changes.get("Memory") and not changes.get("MemorySwap") and 0 < swap < memory:
-            raise errdefs.InvalidParameter(
-                "Memory limit should be smaller than already set memoryswap limit, update the "
-                "memoryswap at the same time"
-            )
+        updated = updated_host_config(c, changes)
         warnings = hostconfig.validate_host_config(updated, c.config)
         async with self._table.lock(c.id):
             if c.id in self._table.live:
@@ -870,49 +746,6 @@ class ContainerService:
         if closing:  # network log drivers deliver what they hold (bounded by their grace)
             await asyncio.gather(*closing, return_exceptions=True)
         self._waiters.cancel_all()
-
-
-UPDATABLE_RESOURCES = (
-    "BlkioWeight",
-    "CpuShares",
-    "CpuPeriod",
-    "CpuQuota",
-    "CpuRealtimePeriod",
-    "CpuRealtimeRuntime",
-    "CpusetCpus",
-    "CpusetMems",
-    "Memory",
-    "MemoryReservation",
-    "MemorySwap",
-    "NanoCpus",
-    "PidsLimit",
-)
-
-
-def _hc_int(hc: dict[str, Any], key: str) -> int:
-    return int(hc.get(key) or 0)
-
-
-def _host_config_defaults(host_config: dict[str, Any], shm_size: int) -> dict[str, Any]:
-    """The HostConfig as inspect shows it: the client's values over dockerd's defaults (the
-    daemon's default-shm-size where the client gave none, or 0)."""
-    defaults: dict[str, Any] = {
-        "Binds": None,
-        "NetworkMode": "default",
-        "PortBindings": {},
-        "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
-        "AutoRemove": False,
-        "CapAdd": None,
-        "CapDrop": None,
-        "Privileged": False,
-        "ReadonlyRootfs": False,
-        "LogConfig": {"Type": "json-file", "Config": {}},
-    }
-    defaults.update({k: v for k, v in host_config.items() if v is not None})
-    defaults["ShmSize"] = defaults.get("ShmSize") or shm_size
-    if not defaults.get("NetworkMode"):
-        defaults["NetworkMode"] = "default"
-    return defaults
 
 
 def _exit_code_for_start_error(message: str) -> int:
