@@ -1,11 +1,11 @@
 """ContainerService: the only way into the container domain (create, start, stop, logs, attach…).
 
 The service holds the verbs (start, stop, kill, pause, update, rename, prune, wait, remove,
-list, inspect) and daemon start and shutdown, and hands the rest to collaborators that share
-one `ContainerTable` (the records, what runs, locks): `create` (a new container), `taskspec`
-(OCI specs), `monitor` (each run's exit, restart policies, health, OOM), `stopping` (stop
-signal and timeout), `streams` (log drivers, logs, attach), `waiters` (wait) and `dirs` (the
-container's directories).
+list, inspect) and hands the rest to collaborators that share one `ContainerTable` (the records,
+what runs, locks): `create` (a new container), `taskspec` (OCI specs), `monitor` (each run's exit,
+restart policies, health, OOM), `stopping` (stop signal and timeout), `streams` (log drivers,
+logs, attach), `waiters` (wait), `dirs` (the container's directories) and `liverestore` (daemon
+start and shutdown).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..filters import labels_match, until_filter
 from ..fsutil import dir_size
 from ..graphdriver import VFS
 from ..images import ImageStore
-from ..runtime import ContainerdRuntime, create_fifos, free_stale_fifos
+from ..runtime import ContainerdRuntime, create_fifos
 from ..runtime.types import Mount
 from ..store import Database
 from ..store.containers import ContainerRows
@@ -38,10 +38,10 @@ from .defaults import ContainerDefaults
 from .dirs import ContainerDirs, lower_dirs, remove_dirs, reset_dir
 from .health import HealthConfig, new_health
 from .io import RunIO, Subscriber
+from .liverestore import LiveRestore
 from .logdrivers import LogEntry
 from .logs import parse_time
-from .monitor import DRAIN_IDLE, Monitor
-from .restart import RestartPolicy
+from .monitor import Monitor
 from .rootfs import RootfsLayout, overlay_mount_options
 from .spec import linux_resources
 from .stopping import Stopper, parse_signal, shutdown_timeout
@@ -126,8 +126,21 @@ class ContainerService:
             start=self._start_locked,
             remove=remove_forced,
         )
-        self._live_restore = live_restore
-        self._closing = asyncio.Event()
+        self._restore = LiveRestore(
+            self._table,
+            runtime,
+            images,
+            networks,
+            self._volumes,
+            self._dirs,
+            self._streams,
+            self._monitor,
+            self._stopper,
+            self._waiters,
+            live_restore=live_restore,
+            start=self.start,
+            remove=remove_forced,
+        )
 
     # ----------------------------------------------------------------- lookup
 
@@ -150,7 +163,7 @@ class ContainerService:
     @property
     def closing(self) -> asyncio.Event:
         """Set when shutdown() begins: endless streams (stats) end on it."""
-        return self._closing
+        return self._restore.closing
 
     def log_event(self, c: Container, action: str, **extra: str) -> None:
         """A container event with dockerd's attributes, for the observers outside the service
@@ -623,98 +636,16 @@ class ContainerService:
 
     async def load(self) -> None:
         """Load records, then bring each container's state in line with containerd's."""
-        self._monitor.start_oom_watch()
-        self._table.load()
-        await self._forget_orphans()
-        await asyncio.to_thread(free_stale_fifos, self._dirs.fifo_root)  # before tasks are asked
-        tasks = {t.id: t for t in await self._runtime.list_tasks()}
-        await self._runtime.reap_orphan_shims(tasks)
-        for c in list(self._table.by_id.values()):
-            await self._reconcile(c, tasks.get(c.id))
-        for orphan in set(tasks) - set(self._table.by_id):
-            log.info("deleting orphan task %s", orphan[:12])
-            with contextlib.suppress(errdefs.EngineError):
-                await self._runtime.delete(orphan)
-        for c in list(self._table.by_id.values()):
-            policy = RestartPolicy.from_api(c.host_config.get("RestartPolicy"))
-            if c.state.status == "exited" and policy.restart_on_daemon_start(
-                c.state.exit_code, c.manually_stopped
-            ):
-                try:
-                    await self.start(c.id)
-                except errdefs.EngineError as exc:
-                    log.warning("restart policy: %s did not start: %s", c.id[:12], exc.message)
-
-    async def _forget_orphans(self) -> None:
-        """What a create cut short by a kill (its record is written last) left behind: the
-        endpoints, layer holds and directories of a container that does not exist."""
-        known = self._table.by_id.__contains__
-        if self._networks is not None:
-            self._networks.forget_containers(known)
-        for holder in self._images.holders():
-            if not known(holder):
-                await self._images.release_holds(holder)
-        stale = self._dirs.stale(known)
-        for entry in stale:
-            log.info("removing the directory of a container that was never created: %s", entry)
-        await asyncio.to_thread(remove_dirs, *stale)
-
-    async def _reconcile(self, c: Container, task) -> None:
-        if c.state.status == "removing":
-            await self.remove(c.id, force=True, volumes=True)
-            return
-        if c.state.status == "restarting":  # the daemon stopped between exit and restart
-            c.state.status = "exited"
-        if task is not None and task.status in ("running", "paused", "created"):
-            if task.status == "created":
-                with contextlib.suppress(errdefs.EngineError):
-                    await self._runtime.delete(c.id)
-                self._table.mark_exited(c, 255, "container was not started when the daemon stopped")
-                return
-            await self._reattach(c, task)
-            return
-        if task is not None:
-            with contextlib.suppress(errdefs.EngineError):
-                await self._runtime.delete(c.id)
-            if c.state.running:
-                self._table.mark_exited(c, task.exit_status, "")
-        elif c.state.running:
-            self._table.mark_exited(c, 255, "")
-        if c.auto_remove and c.state.status == "exited":
-            await self.remove(c.id, force=True, volumes=True)
-
-    async def _reattach(self, c: Container, task) -> None:
-        """Live restore: pick up the FIFOs the shim still holds and watch the task again."""
-        log_driver = await self._streams.open_log(c, reattach=True)
-        run_io = RunIO(task.io, log_driver, self._table.subscribers.setdefault(c.id, set()))
-        await run_io.open(reattach=True)
-        run_io.created()
-        live = Live(io=run_io)
-        self._table.live[c.id] = live
-        self._volumes.restore(c.id, c.mount_points)
-        c.state.status = "paused" if task.status == "paused" else "running"
-        c.state.pid = task.pid
-        if c.paused_by_daemon:  # its commit died with the daemon that paused it
-            if c.state.status == "paused":
-                try:
-                    await self._runtime.resume(c.id)
-                    c.state.status = "running"
-                    self._table.event(c, "unpause")
-                except errdefs.EngineError as exc:
-                    log.warning("%s stays paused: %s", c.id[:12], exc.message)
-            c.paused_by_daemon = False
-            self._table.save(c)
-        exit_wait = asyncio.ensure_future(self._runtime.wait(c.id))
-        self._monitor.watch(c, live, exit_wait)
+        await self._restore.load()
 
     @property
     def live_restore(self) -> bool:
-        return self._live_restore
+        return self._restore.live_restore
 
     @live_restore.setter
     def live_restore(self, value: bool) -> None:
         """A configuration reload can turn it on or off; shutdown reads it."""
-        self._live_restore = value
+        self._restore.live_restore = value
 
     def shutdown_timeout(self, minimum: int) -> int:
         """dockerd's ShutdownTimeout: `shutdown-timeout`, raised to any container's stop
@@ -724,28 +655,7 @@ class ContainerService:
     async def shutdown(self, timeout: int = -1) -> None:
         """With live restore, leave tasks running and just let go of them; else stop them all,
         each with its stop timeout, for at most `timeout` seconds in all (-1: no limit)."""
-        self._monitor.stop_oom_watch()
-        self._closing.set()
-        if not self._live_restore:
-            stopping = asyncio.gather(
-                *(
-                    self._stopper.stop(c, StopOptions())
-                    for c in self._table.by_id.values()
-                    if c.state.running
-                ),
-                return_exceptions=True,
-            )
-            try:
-                await asyncio.wait_for(stopping, None if timeout < 0 else timeout)
-            except TimeoutError:
-                log.error("Force shutdown daemon")
-        self._monitor.stop_watching()
-        lives = list(self._table.live.values())
-        await asyncio.gather(*(live.io.let_go(DRAIN_IDLE) for live in lives))
-        closing = [live.io.log.wait_closed() for live in self._table.live.values()]
-        if closing:  # network log drivers deliver what they hold (bounded by their grace)
-            await asyncio.gather(*closing, return_exceptions=True)
-        self._waiters.cancel_all()
+        await self._restore.shutdown(timeout)
 
 
 def _exit_code_for_start_error(message: str) -> int:
