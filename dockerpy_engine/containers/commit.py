@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..images import apply_changes
-from ..images.store import rfc3339nano
+from ..images.times import rfc3339nano
 from ..version import SERVER_VERSION
 from .fsdiff import EMPTY_LAYER_DIFF_ID
 

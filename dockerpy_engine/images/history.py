@@ -21,7 +21,8 @@ from typing import Any
 
 from ..errdefs import System
 from .platforms import Platform, check_platform
-from .store import ImageStore, parse_time
+from .store import ImageStore
+from .times import parse_time
 
 MISSING = "<missing>"
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..version import api_less_than
-from .store import ZERO_TIME
+from .times import ZERO_TIME
 from .types import Image
 
 # Go's container.Config: each field, its zero value (null for slices, maps and pointers) and

@@ -31,7 +31,8 @@ from typing import Any
 from ..errdefs import Conflict, EngineError, InvalidParameter
 from ..filters import until_filter
 from .reference import parse
-from .store import ImageStore, InUse, parse_time
+from .store import ImageStore, InUse
+from .times import parse_time
 from .types import Image
 
 log = logging.getLogger(__name__)

@@ -44,7 +44,8 @@ from typing import Any
 from ..errdefs import EngineError, NoSuchImage, NotFound, System
 from .platforms import Platform, check_platform, image_platform
 from .reference import DigestReference, Reference, parse, parse_any
-from .store import ImageStore, parse_time
+from .store import ImageStore
+from .times import parse_time
 from .types import Image
 
 MEDIA_TYPE_INDEX = "application/vnd.oci.image.index.v1+json"
