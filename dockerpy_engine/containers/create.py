@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errdefs, userns
 from ..idmap import IdentityMapping
 from ..images import ImageStore
-from ..images.store import MAX_LAYER_DEPTH
+from ..images.layerstore import MAX_LAYER_DEPTH
 from ..volumes import VolumeService
 from . import adapt, hostconfig, merge, names, vfs
 from .defaults import ContainerDefaults

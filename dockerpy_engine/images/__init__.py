@@ -1,6 +1,7 @@
 """Images: the content-addressed image and layer store, references, import/load, changes."""
 
 from .changes import apply_changes
+from .delete import InUse
 from .layers import LayerError, LayerStats
 from .reference import (
     DigestReference,
@@ -12,7 +13,7 @@ from .reference import (
     parse_any,
     repo_tag_reference,
 )
-from .store import EventSink, ImageStore, InUse
+from .store import EventSink, ImageStore
 from .types import Image, chain_id, chain_ids
 
 __all__ = [

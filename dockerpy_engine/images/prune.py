@@ -30,8 +30,9 @@ from typing import Any
 
 from ..errdefs import Conflict, EngineError, InvalidParameter
 from ..filters import until_filter
+from .delete import InUse
 from .reference import parse
-from .store import ImageStore, InUse
+from .store import ImageStore
 from .times import parse_time
 from .types import Image
 

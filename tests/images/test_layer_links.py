@@ -14,7 +14,8 @@ import pytest
 
 from dockerpy_engine.errdefs import System
 from dockerpy_engine.images import ImageStore
-from dockerpy_engine.images.store import LINKS, MAX_LAYER_DEPTH
+from dockerpy_engine.images.layerstore import MAX_LAYER_DEPTH
+from dockerpy_engine.images.layout import LINKS
 from dockerpy_engine.store.db import Database
 
 

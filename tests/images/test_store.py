@@ -23,7 +23,7 @@ from dockerpy_engine.api.middleware import error_middleware, version_middleware
 from dockerpy_engine.api.routers import images as image_routes
 from dockerpy_engine.errdefs import Conflict, InvalidParameter, NoSuchImage
 from dockerpy_engine.images import ImageStore
-from dockerpy_engine.images.store import short_id
+from dockerpy_engine.images.delete import short_id
 from dockerpy_engine.store.db import Database
 
 SWAGGER = Path(__file__).resolve().parents[3] / "shared/reference/docker-engine-api/v1.51.yaml"
