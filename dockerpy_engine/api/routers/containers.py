@@ -14,7 +14,7 @@ from ...containers.service import ContainerService
 from ...containers.types import AttachOptions, CreateOptions, ListOptions, LogsOptions, StopOptions
 from ...errdefs import EngineError, InvalidParameter
 from ...gofmt import go_quote
-from ...networks.service import PREDEFINED
+from ...networks.types import PREDEFINED
 from ...version import api_less_than
 from .._params import (
     CONSOLE_BOUNDS,
