@@ -16,6 +16,7 @@ from .. import errdefs
 from ..images import ImageStore
 from ..runtime import ContainerdRuntime, free_stale_fifos
 from ..volumes import VolumeService
+from . import _shm
 from .dirs import ContainerDirs, remove_dirs
 from .io import RunIO
 from .monitor import DRAIN_IDLE, Monitor
@@ -109,6 +110,10 @@ class LiveRestore:
         await asyncio.to_thread(remove_dirs, *stale)
 
     async def _reconcile(self, c: Container, task) -> None:
+        if task is None or task.status not in ("running", "paused"):
+            # a kill between mounting a shareable /dev/shm and the task's start, or before
+            # the monitor's unmount, leaves the tmpfs of a container that is not running
+            await asyncio.to_thread(_shm.unmount, self._dirs.shm(c.id))
         if c.state.status == "removing":
             await self._remove(c.id)
             return
